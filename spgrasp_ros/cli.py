@@ -1,0 +1,98 @@
+"""The ``spgrasp`` command line: one parser, one sub-command per job.
+
+Sub-commands arrive with the features they run (demo, train, eval, bench, synth); ``spgrasp info`` reports
+the environment, which is what a bug report needs first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+from typing import Callable, Sequence
+
+from spgrasp_ros import __version__
+
+
+def _module_version(name: str) -> str | None:
+    try:
+        module = importlib.import_module(name)
+    except Exception:  # noqa: BLE001 - absent or broken: both mean "not usable"
+        return None
+    return str(getattr(module, "__version__", "installed"))
+
+
+def environment_report() -> dict:
+    """Versions and capabilities of everything the package can use, without importing ROS unless present."""
+    report: dict = {
+        "spgrasp_ros": __version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": {name: _module_version(name) for name in
+                     ("torch", "sam2", "numpy", "cv2", "scipy", "skimage", "shapely", "transformers")},
+    }
+    torch_info: dict = {"cuda": False, "devices": []}
+    try:
+        import torch
+
+        torch_info["cuda"] = bool(torch.cuda.is_available())
+        if torch_info["cuda"]:
+            torch_info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    except ImportError:
+        pass
+    report["torch"] = torch_info
+    ros: dict = {"distro": os.environ.get("ROS_DISTRO"), "rclpy": _module_version("rclpy") is not None}
+    try:
+        importlib.import_module("spgrasp_ros.msg")
+        importlib.import_module("spgrasp_ros.srv")
+        ros["interfaces"] = True
+    except ImportError:
+        ros["interfaces"] = False
+    ros["optional"] = {name: importlib.util.find_spec(name) is not None
+                       for name in ("launch_ros", "vision_msgs", "cv_bridge", "tf2_ros")}
+    report["ros"] = ros
+    return report
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    report = environment_report()
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    print(f"spgrasp_ros {report['spgrasp_ros']} on Python {report['python']} ({report['platform']})")
+    for name, version in report["packages"].items():
+        print(f"  {name:13s} {version or 'missing'}")
+    devices = ", ".join(report["torch"]["devices"]) or "none (CPU only)"
+    print(f"  CUDA devices  {devices}")
+    ros = report["ros"]
+    print(f"  ROS           rclpy {'yes' if ros['rclpy'] else 'no'}, interfaces {'yes' if ros['interfaces'] else 'no'}"
+          f", distro {ros['distro'] or 'unset'}")
+    print("  optional      " + ", ".join(f"{k} {'yes' if v else 'no'}" for k, v in ros["optional"].items()))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The shared parser with every sub-command."""
+    parser = argparse.ArgumentParser(prog="spgrasp", description="Prompt-driven real-time grasp tracking (SPGrasp).")
+    parser.add_argument("--version", action="version", version=f"spgrasp_ros {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    info = commands.add_parser("info", help="report versions, devices and optional ROS parts")
+    info.add_argument("--json", action="store_true", help="print the report as JSON")
+    info.set_defaults(run=_cmd_info)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``spgrasp``; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""Drive another node's lifecycle over its standard services (``<node>/get_state``, ``<node>/change_state``).
+
+``ros2 lifecycle set`` and launch_ros do this on a full ROS install; this client does the same from Python
+where neither exists (the demo, tests) or from a supervisor node.
+"""
+
+from __future__ import annotations
+
+from rclpy.executors import Executor
+from rclpy.node import Node
+
+from lifecycle_msgs.msg import State, Transition
+from lifecycle_msgs.srv import ChangeState, GetState
+
+# The shutdown transition that leaves each primary state.
+_SHUTDOWN_FROM = {
+    State.PRIMARY_STATE_UNCONFIGURED: Transition.TRANSITION_UNCONFIGURED_SHUTDOWN,
+    State.PRIMARY_STATE_INACTIVE: Transition.TRANSITION_INACTIVE_SHUTDOWN,
+    State.PRIMARY_STATE_ACTIVE: Transition.TRANSITION_ACTIVE_SHUTDOWN,
+}
+
+
+class LifecycleError(RuntimeError):
+    """A lifecycle service did not answer in time, or a transition was refused or failed."""
+
+
+class LifecycleClient:
+    """Calls the lifecycle services of the node ``target`` (a node name with namespace, e.g. ``/spgrasp_tracker``).
+
+    ``node`` is the caller's node; ``executor`` spins it while waiting (it must not be spun elsewhere meanwhile).
+    """
+
+    def __init__(self, node: Node, executor: Executor, target: str, timeout_s: float = 10.0) -> None:
+        self._node = node
+        self._executor = executor
+        self._target = target.rstrip("/")
+        self._timeout_s = timeout_s  # seconds to wait for a service or an answer
+        self._get_state = node.create_client(GetState, f"{self._target}/get_state")
+        self._change_state = node.create_client(ChangeState, f"{self._target}/change_state")
+
+    def destroy(self) -> None:
+        """Release the service clients."""
+        self._node.destroy_client(self._get_state)
+        self._node.destroy_client(self._change_state)
+
+    def _call(self, client, request):
+        if not client.wait_for_service(timeout_sec=self._timeout_s):
+            raise LifecycleError(f"{client.srv_name} is not available after {self._timeout_s:.1f} s")
+        future = client.call_async(request)
+        self._executor.spin_until_future_complete(future, timeout_sec=self._timeout_s)
+        if not future.done():
+            client.remove_pending_request(future)
+            raise LifecycleError(f"{client.srv_name} did not answer within {self._timeout_s:.1f} s")
+        return future.result()
+
+    def get_state(self) -> State:
+        """The target's current lifecycle state (``lifecycle_msgs/State``)."""
+        return self._call(self._get_state, GetState.Request()).current_state
+
+    def change_state(self, transition_id: int) -> State:
+        """Trigger one transition (``lifecycle_msgs/Transition.TRANSITION_*``); return the state reached.
+
+        Raises LifecycleError when the transition is refused (not valid from the current state) or its
+        callback failed (the target then reports the state it fell back to).
+        """
+        request = ChangeState.Request(transition=Transition(id=transition_id))
+        if not self._call(self._change_state, request).success:
+            state = self.get_state()
+            raise LifecycleError(
+                f"{self._target}: transition {transition_id} failed or was refused; state is now '{state.label}'"
+            )
+        return self.get_state()
+
+    def configure(self) -> State:
+        """unconfigured -> inactive."""
+        return self.change_state(Transition.TRANSITION_CONFIGURE)
+
+    def activate(self) -> State:
+        """inactive -> active."""
+        return self.change_state(Transition.TRANSITION_ACTIVATE)
+
+    def deactivate(self) -> State:
+        """active -> inactive."""
+        return self.change_state(Transition.TRANSITION_DEACTIVATE)
+
+    def cleanup(self) -> State:
+        """inactive -> unconfigured."""
+        return self.change_state(Transition.TRANSITION_CLEANUP)
+
+    def shutdown(self) -> State:
+        """Any primary state -> finalized."""
+        state = self.get_state()
+        if state.id == State.PRIMARY_STATE_FINALIZED:
+            return state
+        if state.id not in _SHUTDOWN_FROM:
+            raise LifecycleError(f"{self._target} is in transition state '{state.label}'; cannot shut down now")
+        return self.change_state(_SHUTDOWN_FROM[state.id])
+
+    def bring_up(self) -> State:
+        """Configure (if needed) and activate."""
+        state = self.get_state()
+        if state.id == State.PRIMARY_STATE_UNCONFIGURED:
+            state = self.configure()
+        if state.id == State.PRIMARY_STATE_INACTIVE:
+            state = self.activate()
+        if state.id != State.PRIMARY_STATE_ACTIVE:
+            raise LifecycleError(f"{self._target} did not reach 'active' (it is '{state.label}')")
+        return state

@@ -1,0 +1,166 @@
+"""Prompts that select objects to track, and their validation (ROS-free).
+
+A prompt holds boxes (each one object), clicks with labels (refining a box, or forming objects of their own
+when there are no boxes), free text for the open-vocabulary detector, whether it appends to the tracked set,
+and object ids to remove. The same rules serve the tracker's Python API and the ``/set_prompt`` service:
+``Prompt.validate`` raises ``PromptError`` naming the first problem, before anything is changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Sequence
+
+import numpy as np
+
+FOREGROUND = 1
+BACKGROUND = 0
+
+
+class PromptError(ValueError):
+    """A prompt that cannot be applied; the message names the problem. Nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ObjectPrompt:
+    """What selects one new object: a box and/or clicks, in input-image pixels.
+
+    box: [4] float32 x_min, y_min, x_max, y_max, or None; points: [M, 2] float32 (x, y);
+    labels: [M] int64, 1 foreground / 0 background; source: "box", "points" or "text".
+    """
+
+    box: np.ndarray | None
+    points: np.ndarray
+    labels: np.ndarray
+    source: str
+    label: str = ""  # detector phrase for text prompts
+    score: float = 1.0  # detector confidence for text prompts
+
+
+def _as_array(values: Iterable | np.ndarray | None, width: int, name: str, dtype) -> np.ndarray:
+    array = np.asarray([] if values is None else values, dtype=dtype)
+    if array.size == 0:
+        return np.zeros((0, width) if width else (0,), dtype=dtype)
+    if width:
+        if array.ndim == 1 and array.size % width == 0:
+            array = array.reshape(-1, width)
+        if array.ndim != 2 or array.shape[1] != width:
+            raise PromptError(f"{name} must have shape [N, {width}], got {list(array.shape)}")
+    elif array.ndim != 1:
+        raise PromptError(f"{name} must be one-dimensional, got shape {list(array.shape)}")
+    return array
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """A request to change the tracked set; build it with ``Prompt.create``.
+
+    boxes: [N, 4] float32 xyxy px; points: [M, 2] float32 xy px; labels: [M] int64 (1 fg, 0 bg);
+    point_objects: [M] int64, the object each click belongs to (the box of that index when boxes are given).
+    """
+
+    boxes: np.ndarray
+    points: np.ndarray
+    labels: np.ndarray
+    point_objects: np.ndarray
+    text: str = ""
+    append: bool = False
+    remove_ids: tuple[int, ...] = field(default=())
+
+    @classmethod
+    def create(
+        cls,
+        boxes: Sequence | np.ndarray | None = None,
+        points: Sequence | np.ndarray | None = None,
+        labels: Sequence | np.ndarray | None = None,
+        point_objects: Sequence | np.ndarray | None = None,
+        text: str = "",
+        append: bool = False,
+        remove_ids: Iterable[int] = (),
+    ) -> "Prompt":
+        """Normalise array-likes; clicks default to foreground labels only when ``labels`` is None."""
+        boxes_a = _as_array(boxes, 4, "boxes", np.float32)
+        points_a = _as_array(points, 2, "points", np.float32)
+        if labels is None:
+            if len(points_a):
+                raise PromptError(f"{len(points_a)} points were given without labels (1 foreground, 0 background)")
+            labels_a = np.zeros((0,), dtype=np.int64)
+        else:
+            labels_a = _as_array(labels, 0, "labels", np.float64)
+            if not np.all(np.isfinite(labels_a)) or np.any(labels_a != np.round(labels_a)):
+                raise PromptError(f"labels must be integers 0 or 1, got {labels_a.tolist()}")
+            labels_a = labels_a.astype(np.int64)
+        if point_objects is None:
+            objects_a = np.zeros((len(points_a),), dtype=np.int64)
+        else:
+            objects_a = _as_array(point_objects, 0, "point_objects", np.int64)
+        return cls(
+            boxes=boxes_a,
+            points=points_a,
+            labels=labels_a,
+            point_objects=objects_a,
+            text=text.strip(),
+            append=bool(append),
+            remove_ids=tuple(int(i) for i in remove_ids),
+        )
+
+    @property
+    def is_clear(self) -> bool:
+        """True for an empty request: it clears tracking."""
+        return not (len(self.boxes) or len(self.points) or self.text or self.remove_ids)
+
+    def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
+        """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame."""
+        if image_size is None:
+            if self.is_clear:
+                return
+            raise PromptError("no frame has been received yet: a prompt refers to the newest frame")
+        width, height = image_size
+        for i, box in enumerate(self.boxes):
+            if not np.all(np.isfinite(box)):
+                raise PromptError(f"box {i} has a non-finite coordinate: {box.tolist()}")
+            x0, y0, x1, y1 = (float(v) for v in box)
+            if not (x1 > x0 and y1 > y0):
+                raise PromptError(f"box {i} is degenerate (needs x_min < x_max and y_min < y_max): {box.tolist()}")
+            if x0 < 0 or y0 < 0 or x1 > width or y1 > height:
+                raise PromptError(f"box {i} {box.tolist()} is outside the {width}x{height} image")
+        if len(self.labels) != len(self.points):
+            raise PromptError(f"{len(self.points)} points but {len(self.labels)} labels: one label per point")
+        if len(self.point_objects) != len(self.points):
+            raise PromptError(
+                f"{len(self.points)} points but {len(self.point_objects)} object indices: one per point"
+            )
+        for i, (point, label) in enumerate(zip(self.points, self.labels)):
+            if not np.all(np.isfinite(point)):
+                raise PromptError(f"point {i} has a non-finite coordinate: {point.tolist()}")
+            if not (0 <= point[0] <= width and 0 <= point[1] <= height):
+                raise PromptError(f"point {i} {point.tolist()} is outside the {width}x{height} image")
+            if label not in (FOREGROUND, BACKGROUND):
+                raise PromptError(f"point {i} has label {int(label)}: use 1 (foreground) or 0 (background)")
+        if len(self.points):
+            if np.any(self.point_objects < 0):
+                raise PromptError("point object indices must be >= 0")
+            if len(self.boxes):
+                bad = self.point_objects[self.point_objects >= len(self.boxes)]
+                if len(bad):
+                    raise PromptError(f"point object index {int(bad[0])} refers to no box ({len(self.boxes)} given)")
+            else:
+                for index in np.unique(self.point_objects):
+                    if not np.any(self.labels[self.point_objects == index] == FOREGROUND):
+                        raise PromptError(f"the clicks of object {int(index)} have no foreground click")
+        known = set(int(i) for i in tracked_ids)
+        unknown = [i for i in self.remove_ids if i not in known]
+        if unknown:
+            raise PromptError(f"cannot remove unknown object id(s) {unknown}; tracked: {sorted(known)}")
+
+    def objects(self) -> list[ObjectPrompt]:
+        """The new objects the boxes and clicks create, boxes first (text is resolved by the detector)."""
+        created: list[ObjectPrompt] = []
+        for i, box in enumerate(self.boxes):
+            own = self.point_objects == i
+            created.append(ObjectPrompt(box.copy(), self.points[own].copy(), self.labels[own].copy(), "box"))
+        if not len(self.boxes):
+            for index in np.unique(self.point_objects):
+                own = self.point_objects == index
+                created.append(ObjectPrompt(None, self.points[own].copy(), self.labels[own].copy(), "points"))
+        return created

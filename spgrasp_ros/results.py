@@ -1,0 +1,104 @@
+"""What the tracker reports for one frame: per-object state and grasps (ROS-free).
+
+These plain records are the boundary between the core (tracker, evaluation, demo) and the ROS nodes, which
+convert them to ``spgrasp_ros/msg/GraspArray`` (``spgrasp_ros.nodes.conversions``). Pixel conventions are
+those of ``msg/Grasp.msg``: input-image pixels, x right, y down, origin at the top-left image corner; grasp
+angles are the closing direction from +x toward +y, wrapped to [-pi/2, pi/2).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+
+def wrap_grasp_angle(angle: float) -> float:
+    """Wrap an angle [rad] to [-pi/2, pi/2): a parallel-jaw grasp is unchanged by a half turn."""
+    return (angle + math.pi / 2) % math.pi - math.pi / 2
+
+
+@dataclass(frozen=True)
+class GraspPose:
+    """Metric grasp in the camera's optical frame (x right, y down, z forward).
+
+    position: [m]; orientation: quaternion (x, y, z, w) whose +z axis is the approach direction into the
+    scene and whose +x axis is the closing direction.
+    """
+
+    position: tuple[float, float, float]
+    orientation: tuple[float, float, float, float]
+    width_m: float  # [m] opening width at the grasp depth
+    depth_m: float  # [m] depth estimate the position was lifted with
+
+
+@dataclass(frozen=True)
+class Grasp:
+    """One 4-DoF grasp of one object in input-image pixels; ``pose`` is None without valid depth."""
+
+    object_id: int
+    score: float  # [0, 1]
+    center: tuple[float, float]  # [px] (x, y)
+    angle: float  # [rad] in [-pi/2, pi/2)
+    width: float  # [px] opening along the closing direction
+    jaw_size: float  # [px] rectangle extent along the jaws
+    pose: GraspPose | None = None
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """Tracking state of one object in one frame (see ``msg/ObjectState.msg``)."""
+
+    id: int
+    visible: bool
+    presence_score: float  # [0, 1]; visible == presence_score >= the tracker's presence threshold
+    mask_area: int  # [px] at input resolution
+    bbox: tuple[float, float, float, float]  # [px] x_min, y_min, x_max, y_max of the mask; zeros when lost
+    frames_since_prompt: int
+    frames_lost: int
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """Everything the tracker says about one frame.
+
+    ``grasps`` holds every object's grasps, best first (descending score); ``objects`` is ordered by id.
+    """
+
+    image_size: tuple[int, int]  # (width, height) [px] of the input image
+    frame_index: int
+    objects: tuple[ObjectState, ...] = ()
+    grasps: tuple[Grasp, ...] = ()
+    processing_ms: float = 0.0
+    extra: dict = field(default_factory=dict, compare=False)  # stage timings etc.; not published
+
+    def grasps_of(self, object_id: int) -> tuple[Grasp, ...]:
+        """Grasps of one object, best first."""
+        return tuple(g for g in self.grasps if g.object_id == object_id)
+
+    def best_grasp(self, object_id: int) -> Grasp | None:
+        """The highest-scoring grasp of one object, or None."""
+        own = self.grasps_of(object_id)
+        return own[0] if own else None
+
+    def to_dict(self) -> dict:
+        """JSON-ready dict (``extra`` left out)."""
+        data = asdict(self)
+        data.pop("extra")
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "FrameResult":
+        """Inverse of ``to_dict``."""
+        def grasp(g: dict) -> Grasp:
+            pose = g.get("pose")
+            if pose is not None:
+                pose = GraspPose(tuple(pose["position"]), tuple(pose["orientation"]), pose["width_m"], pose["depth_m"])
+            return Grasp(g["object_id"], g["score"], tuple(g["center"]), g["angle"], g["width"], g["jaw_size"], pose)
+
+        return cls(
+            image_size=tuple(data["image_size"]),
+            frame_index=data["frame_index"],
+            objects=tuple(ObjectState(**{**o, "bbox": tuple(o["bbox"])}) for o in data["objects"]),
+            grasps=tuple(grasp(g) for g in data["grasps"]),
+            processing_ms=data["processing_ms"],
+        )

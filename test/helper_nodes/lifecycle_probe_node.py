@@ -1,0 +1,67 @@
+"""Test helper process: a lifecycle node that publishes a heartbeat only while active.
+
+usage: lifecycle_probe_node.py NODE_NAME [--fail-configure]
+configure creates a lifecycle publisher `~/heartbeat` (std_msgs/UInt32) and a 20 Hz timer; cleanup destroys
+them; with --fail-configure, configure returns FAILURE. The process exits 0 once the node is finalized.
+"""
+
+import sys
+
+import rclpy
+from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from std_msgs.msg import UInt32
+
+
+class LifecycleProbe(LifecycleNode):
+    def __init__(self, name: str, fail_configure: bool) -> None:
+        super().__init__(name)
+        self.fail_configure = fail_configure
+        self.publisher = None
+        self.timer = None
+        self.count = 0
+        self.finalized = False
+
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self.fail_configure:
+            self.get_logger().error("configure refused on purpose (--fail-configure)")
+            return TransitionCallbackReturn.FAILURE
+        self.publisher = self.create_lifecycle_publisher(UInt32, "~/heartbeat", 10)
+        self.timer = self.create_timer(0.05, self.heartbeat_cb)
+        return super().on_configure(state)
+
+    def heartbeat_cb(self) -> None:
+        self.count += 1
+        if self.publisher is not None and self.publisher.is_activated:
+            self.publisher.publish(UInt32(data=self.count))
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.destroy_timer(self.timer)
+        self.destroy_lifecycle_publisher(self.publisher)
+        self.timer = self.publisher = None
+        return super().on_cleanup(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self.finalized = True
+        return super().on_shutdown(state)
+
+
+def main() -> None:
+    rclpy.init()
+    node = LifecycleProbe(sys.argv[1], "--fail-configure" in sys.argv[2:])
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    print("READY", flush=True)
+    try:
+        while not node.finalized:
+            executor.spin_once(timeout_sec=0.1)
+        executor.spin_once(timeout_sec=0.2)  # let the last service answer go out
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        node.destroy_node()
+        rclpy.try_shutdown()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""Helpers for tests that run real rclpy nodes in separate processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+import pytest
+
+HELPERS = Path(__file__).resolve().parent / "helper_nodes"
+
+
+def ros_missing_reason() -> str | None:
+    """None when rclpy and this package's built interfaces import, else what is missing."""
+    try:
+        import rclpy  # noqa: F401
+    except ImportError as error:
+        return f"rclpy is not installed ({error}); tools/dev.sh installs the ROS 2 Jazzy wheels"
+    try:
+        import spgrasp_ros.msg  # noqa: F401
+        import spgrasp_ros.srv  # noqa: F401
+    except ImportError as error:
+        return f"spgrasp_ros.msg/.srv are not built ({error}); build with colcon or tools/dev.sh"
+    return None
+
+
+def require_ros() -> None:
+    """Skip when ROS is absent, except where SPGRASP_REQUIRE_ROS=1 (tools/dev.sh, CI): there it fails."""
+    reason = ros_missing_reason()
+    if reason is None:
+        return
+    if os.environ.get("SPGRASP_REQUIRE_ROS") == "1":
+        pytest.fail(f"ROS is required here (SPGRASP_REQUIRE_ROS=1) but {reason}")
+    pytest.skip(reason)
+
+
+class RosProcess:
+    """A helper node running in its own Python process; output goes to a log file."""
+
+    def __init__(self, args: list[str]) -> None:
+        self._log = tempfile.NamedTemporaryFile("w+", prefix="ros-helper-", suffix=".log", delete=False)
+        self.args = args
+        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        self._log.flush()
+        return Path(self._log.name).read_text(errors="replace")
+
+    def wait(self, timeout: float) -> int:
+        """Wait for the process to end by itself; return its exit code."""
+        return self.popen.wait(timeout=timeout)
+
+    def stop(self, timeout: float = 10.0) -> int:
+        """SIGINT (rclpy's clean shutdown), then SIGKILL if it does not end in time."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGINT)
+            try:
+                self.popen.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self._log.close()
+        return self.popen.returncode
+
+
+@contextmanager
+def helper_node(script: str, *args: str) -> Iterator[RosProcess]:
+    """Run ``test/helper_nodes/<script>`` with this interpreter; stop it afterwards, printing its output."""
+    process = RosProcess([sys.executable, str(HELPERS / script), *args])
+    try:
+        yield process
+    finally:
+        process.stop()
+        sys.stdout.write(f"--- output of {script} ---\n{process.output()}\n")
+
+
+class RosTestNode:
+    """A node of the test process with its own context and executor."""
+
+    def __init__(self, name: str) -> None:
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node(name, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+
+    def spin_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
+        """Spin until ``done()`` is true; fail the test naming ``what`` after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def spin_for(self, seconds: float) -> None:
+        """Process callbacks for a while."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.02)
+
+    def close(self) -> None:
+        import rclpy
+
+        self.executor.shutdown()
+        self.node.destroy_node()
+        rclpy.shutdown(context=self.context)
+
+
+@pytest.fixture
+def ros_node(request) -> Iterator[RosTestNode]:
+    """A fresh test-side node; skips/fails as ``require_ros`` says when ROS is missing."""
+    require_ros()
+    node = RosTestNode(f"test_{request.node.name.replace('[', '_').replace(']', '').replace('-', '_')}"[:60])
+    try:
+        yield node
+    finally:
+        node.close()
