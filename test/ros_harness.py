@@ -45,14 +45,15 @@ class RosProcess:
     """A helper node running in its own Python process; output goes to a log file."""
 
     def __init__(self, args: list[str]) -> None:
-        self._log = tempfile.NamedTemporaryFile("w+", prefix="ros-helper-", suffix=".log", delete=False)
+        handle, name = tempfile.mkstemp(prefix="ros-helper-", suffix=".log")
+        self.log_path = Path(name)
         self.args = args
-        self.popen = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        os.close(handle)
 
     def output(self) -> str:
         """Everything the process printed so far."""
-        self._log.flush()
-        return Path(self._log.name).read_text(errors="replace")
+        return self.log_path.read_text(errors="replace")
 
     def wait(self, timeout: float) -> int:
         """Wait for the process to end by itself; return its exit code."""
@@ -67,7 +68,6 @@ class RosProcess:
             except subprocess.TimeoutExpired:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
-        self._log.close()
         return self.popen.returncode
 
 

@@ -10,7 +10,7 @@ from rclpy.executors import Executor
 from rclpy.node import Node
 
 from lifecycle_msgs.msg import State, Transition
-from lifecycle_msgs.srv import ChangeState, GetState
+from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
 
 # The shutdown transition that leaves each primary state.
 _SHUTDOWN_FROM = {
@@ -37,11 +37,13 @@ class LifecycleClient:
         self._timeout_s = timeout_s  # seconds to wait for a service or an answer
         self._get_state = node.create_client(GetState, f"{self._target}/get_state")
         self._change_state = node.create_client(ChangeState, f"{self._target}/change_state")
+        self._get_transitions = node.create_client(GetAvailableTransitions, f"{self._target}/get_available_transitions")
 
     def destroy(self) -> None:
         """Release the service clients."""
         self._node.destroy_client(self._get_state)
         self._node.destroy_client(self._change_state)
+        self._node.destroy_client(self._get_transitions)
 
     def _call(self, client, request):
         if not client.wait_for_service(timeout_sec=self._timeout_s):
@@ -57,17 +59,31 @@ class LifecycleClient:
         """The target's current lifecycle state (``lifecycle_msgs/State``)."""
         return self._call(self._get_state, GetState.Request()).current_state
 
+    def available_transitions(self) -> dict[int, str]:
+        """Transitions valid from the target's current state: id -> label."""
+        response = self._call(self._get_transitions, GetAvailableTransitions.Request())
+        return {t.transition.id: t.transition.label for t in response.available_transitions}
+
     def change_state(self, transition_id: int) -> State:
         """Trigger one transition (``lifecycle_msgs/Transition.TRANSITION_*``); return the state reached.
 
         Raises LifecycleError when the transition is refused (not valid from the current state) or its
-        callback failed (the target then reports the state it fell back to).
+        callback failed (the target then reports the state it fell back to). Validity is checked here first:
+        rclpy 7.1's lifecycle node raises inside its own change_state service for an invalid transition,
+        which ends the target's process.
         """
+        available = self.available_transitions()
+        if transition_id not in available:
+            state = self.get_state()
+            raise LifecycleError(
+                f"{self._target}: transition {transition_id} is refused from state '{state.label}' "
+                f"(available: {', '.join(sorted(available.values())) or 'none'})"
+            )
         request = ChangeState.Request(transition=Transition(id=transition_id))
         if not self._call(self._change_state, request).success:
             state = self.get_state()
             raise LifecycleError(
-                f"{self._target}: transition {transition_id} failed or was refused; state is now '{state.label}'"
+                f"{self._target}: transition '{available[transition_id]}' failed; state is now '{state.label}'"
             )
         return self.get_state()
 

@@ -1,0 +1,88 @@
+"""Prompt validation rules (ROS-free): each bad input names its problem; good input splits into objects."""
+
+import math
+
+import numpy as np
+import pytest
+
+from spgrasp_ros.prompts import Prompt, PromptError
+
+SIZE = (640, 480)
+
+
+def test_boxes_are_one_object_each_and_clicks_refine_their_box():
+    prompt = Prompt.create(boxes=[[10, 20, 30, 40], [100, 100, 200, 300]], points=[[150, 150], [12, 22]],
+                           labels=[0, 1], point_objects=[1, 0])
+    prompt.validate(SIZE)
+    objects = prompt.objects()
+    assert [o.source for o in objects] == ["box", "box"]
+    np.testing.assert_array_equal(objects[0].box, [10, 20, 30, 40])
+    np.testing.assert_array_equal(objects[0].points, [[12, 22]])
+    np.testing.assert_array_equal(objects[0].labels, [1])
+    np.testing.assert_array_equal(objects[1].points, [[150, 150]])
+    np.testing.assert_array_equal(objects[1].labels, [0])
+
+
+def test_clicks_without_boxes_form_one_object_per_index():
+    one = Prompt.create(points=[[1, 2], [3, 4], [5, 6]], labels=[1, 0, 1])
+    one.validate(SIZE)
+    assert len(one.objects()) == 1 and one.objects()[0].box is None
+    two = Prompt.create(points=[[1, 2], [3, 4]], labels=[1, 1], point_objects=[0, 5])
+    two.validate(SIZE)
+    assert [len(o.points) for o in two.objects()] == [1, 1]
+
+
+def test_flat_lists_are_accepted_and_box_edges_may_touch_the_border():
+    prompt = Prompt.create(boxes=[0, 0, 640, 480])
+    prompt.validate(SIZE)
+    assert prompt.boxes.shape == (1, 4)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(boxes=[[math.nan, 0, 10, 10]]), "box 0 has a non-finite"),
+        (dict(boxes=[[0, 0, 10, 10], [0, 0, math.inf, 10]]), "box 1 has a non-finite"),
+        (dict(boxes=[[10, 10, 10, 20]]), "box 0 is degenerate"),
+        (dict(boxes=[[10, 30, 20, 20]]), "box 0 is degenerate"),
+        (dict(boxes=[[600, 0, 641, 10]]), "outside the 640x480 image"),
+        (dict(boxes=[[0, -0.5, 10, 10]]), "outside the 640x480 image"),
+        (dict(points=[[1, 2]], labels=[1, 0]), "1 points but 2 labels"),
+        (dict(points=[[1, 2], [3, 4]], labels=[1], point_objects=[0, 0]), "2 points but 1 labels"),
+        (dict(points=[[1, 2]], labels=[3]), "label 3"),
+        (dict(points=[[math.nan, 2]], labels=[1]), "point 0 has a non-finite"),
+        (dict(points=[[1, 481]], labels=[1]), "point 0 [1.0, 481.0] is outside"),
+        (dict(points=[[1, 2]], labels=[0]), "no foreground click"),
+        (dict(boxes=[[0, 0, 9, 9]], points=[[1, 2]], labels=[1], point_objects=[1]), "refers to no box"),
+        (dict(points=[[1, 2]], labels=[1], point_objects=[-1]), ">= 0"),
+        (dict(remove_ids=[4]), "unknown object id(s) [4]"),
+    ],
+)
+def test_bad_prompts_raise_naming_the_problem(kwargs, message):
+    prompt = Prompt.create(**kwargs)
+    with pytest.raises(PromptError) as info:
+        prompt.validate(SIZE, tracked_ids=[1, 2])
+    assert message in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(points=[[1, 2]]), "without labels"),
+        (dict(boxes=[[1, 2, 3]]), "boxes must have shape [N, 4]"),
+        (dict(points=[[1, 2, 3]], labels=[1]), "points must have shape [N, 2]"),
+        (dict(points=[[1, 2]], labels=[0.5]), "labels must be integers"),
+    ],
+)
+def test_malformed_arrays_raise_at_creation(kwargs, message):
+    with pytest.raises(PromptError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        Prompt.create(**kwargs)
+
+
+def test_a_prompt_needs_a_frame_but_clearing_does_not():
+    with pytest.raises(PromptError, match="no frame has been received"):
+        Prompt.create(boxes=[[1, 1, 2, 2]]).validate(None)
+    Prompt.create().validate(None)
+    assert Prompt.create(text="  ").is_clear
+    assert not Prompt.create(text="red mug.").is_clear
+    assert not Prompt.create(remove_ids=[3]).is_clear
