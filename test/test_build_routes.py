@@ -22,6 +22,13 @@ from ros_harness import require_ros
 ROOT = Path(__file__).resolve().parents[1]
 VENV = Path(sys.prefix)
 
+# Tests that build against the PyPI-wheel venv or call tools/dev.sh belong to that environment; under
+# `colcon test` on a robot (apt ROS) they would create a venv there instead.
+needs_dev_env = pytest.mark.skipif(
+    os.environ.get("SPGRASP_DEV_ENV") != sys.prefix,
+    reason="needs the tools/dev.sh environment (SPGRASP_DEV_ENV is not this interpreter's venv)",
+)
+
 
 def _copy_checkout(dest: Path) -> Path:
     """Copy the files git would ship (tracked and untracked-but-not-ignored) to ``dest``."""
@@ -39,7 +46,8 @@ def _clean_env() -> dict:
     """This venv's environment without anything tools/dev.sh or the test run added."""
     env = {k: v for k, v in os.environ.items()
            if k not in {"PYTHONPATH", "LD_LIBRARY_PATH", "AMENT_PREFIX_PATH", "CMAKE_PREFIX_PATH",
-                        "COLCON_PREFIX_PATH", "_ROS_WHEELS_BOOTSTRAP_COMPLETE", "SPGRASP_REQUIRE_ROS"}}
+                        "COLCON_PREFIX_PATH", "_ROS_WHEELS_BOOTSTRAP_COMPLETE", "SPGRASP_REQUIRE_ROS",
+                        "SPGRASP_DEV_ENV"}}
     env["PATH"] = os.pathsep.join([str(VENV / "bin")] + [p for p in env["PATH"].split(os.pathsep)
                                                           if ".build" not in p and p != str(VENV / "bin")])
     env["VIRTUAL_ENV"] = str(VENV)
@@ -48,6 +56,7 @@ def _clean_env() -> dict:
 
 @pytest.mark.slow
 @pytest.mark.ros
+@needs_dev_env
 def test_colcon_workspace_build_installs_interfaces_and_modules(tmp_path):
     require_ros()
     workspace = tmp_path / "ws"
@@ -143,6 +152,7 @@ def _dev_sh(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=timeout)
 
 
+@needs_dev_env
 def test_ci_gate_fails_on_a_failing_test_and_on_no_tests(tmp_path):
     failing = tmp_path / "test_gate_probe.py"
     failing.write_text("def test_fails():\n    assert 1 + 1 == 3\n\ndef test_passes():\n    assert True\n")
@@ -156,6 +166,7 @@ def test_ci_gate_fails_on_a_failing_test_and_on_no_tests(tmp_path):
     assert "no tests were collected" in result.stderr
 
 
+@needs_dev_env
 def test_dev_sh_skips_the_install_when_requirements_are_unchanged():
     result = _dev_sh("setup")
     assert result.returncode == 0, result.stderr

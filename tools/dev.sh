@@ -24,7 +24,7 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-VENV="${SPGRASP_VENV:-${XDG_CACHE_HOME:-$HOME/.cache}/spgrasp_ros/venv-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}"
+VENV="${SPGRASP_VENV:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/spgrasp_ros/venv-$(printf '%s' "$ROOT" | sha256sum | cut -c1-12)}"
 BUILD="${SPGRASP_BUILD:-$ROOT/.build}"
 PYTHON="${PYTHON:-python3}"
 TORCH_MODE="${SPGRASP_TORCH:-install}"
@@ -121,8 +121,9 @@ enter_build() {
   export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
   # The package's executables (what `ros2 run spgrasp_ros NAME` starts), e.g. `spgrasp`.
   export PATH="$BUILD/install/spgrasp_ros/lib/spgrasp_ros:$PATH"
-  # The ROS tests must run, never skip, in this environment.
+  # The ROS tests must run, never skip, in this environment; the tests of this script's own behaviour too.
   export SPGRASP_REQUIRE_ROS=1
+  export SPGRASP_DEV_ENV="$VENV"
 }
 
 prepare() {

@@ -8,12 +8,12 @@ import json
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from builtin_interfaces.msg import Time
 from std_msgs.msg import Header
 
 from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.nodes.conversions import frame_result_to_msg
+from spgrasp_ros.nodes.spin import spin_until_shutdown
 from spgrasp_ros.results import FrameResult
 
 
@@ -28,13 +28,7 @@ def main() -> None:
     publisher = node.create_publisher(GraspArray, topic, 10)
     node.create_timer(0.05, lambda: publisher.publish(message))
     print("READY", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":

@@ -8,9 +8,10 @@ them; with --fail-configure, configure returns FAILURE. The process exits 0 once
 import sys
 
 import rclpy
-from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_msgs.msg import UInt32
+
+from spgrasp_ros.nodes.spin import spin_until_shutdown
 
 
 class LifecycleProbe(LifecycleNode):
@@ -49,18 +50,8 @@ class LifecycleProbe(LifecycleNode):
 def main() -> None:
     rclpy.init()
     node = LifecycleProbe(sys.argv[1], "--fail-configure" in sys.argv[2:])
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
     print("READY", flush=True)
-    try:
-        while not node.finalized:
-            executor.spin_once(timeout_sec=0.1)
-        executor.spin_once(timeout_sec=0.2)  # let the last service answer go out
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node, until=lambda: node.finalized)
 
 
 if __name__ == "__main__":

@@ -9,10 +9,10 @@ import sys
 
 import numpy as np
 import rclpy
-from rclpy.executors import ExternalShutdownException
 from std_msgs.msg import Header
 
 from spgrasp_ros.nodes.conversions import fail_prompt_response, fill_prompt_response, prompt_from_request
+from spgrasp_ros.nodes.spin import spin_until_shutdown
 from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.srv import SetPrompt
 
@@ -54,13 +54,7 @@ def main() -> None:
     node = rclpy.create_node("prompt_echo_server")
     EchoServer(node, service, image_size, frame_id)
     print("READY", flush=True)
-    try:
-        rclpy.spin(node)
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        node.destroy_node()
-        rclpy.try_shutdown()
+    spin_until_shutdown(node)
 
 
 if __name__ == "__main__":
