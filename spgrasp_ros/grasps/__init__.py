@@ -1,0 +1,1 @@
+"""Grasp geometry: rectangles, the model-to-image coordinate mapping, decoding of the grasp maps."""
