@@ -1,0 +1,76 @@
+"""From the five activated maps of N objects to their top-k 4-DoF grasps, on the maps' device.
+
+Grasp centres are local maxima of the position map inside the object's mask (SPGrasp, Mei et al. 2025,
+Sec. III-C): a pixel is a peak when it equals the maximum of its (2 * min_distance + 1)^2 neighbourhood and
+exceeds ``position_threshold``. The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
+``width_scale``. Everything stays batched on the device until one copy of [N, K] results back.
+Positions are returned in model-input pixels (continuous, origin at the top-left corner); map them to the
+input image with ``FrameGeometry.grasps_to_input``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from spgrasp_ros.model.channels import COS2, NUM_CHANNELS, OBJECT, POSITION, SIN2, WIDTH, angle_from_maps
+
+
+@dataclass(frozen=True)
+class DecodeConfig:
+    """Peak picking and de-normalisation of the grasp maps."""
+
+    position_threshold: float = 0.2  # a peak's position value must exceed this
+    mask_threshold: float = 0.5  # object-mask probability above which a pixel belongs to the object
+    min_distance: int = 2  # [map px] peaks closer than this to a higher one are suppressed
+    top_k: int = 5  # grasps per object at most
+    width_scale: float = 100.0  # [model px] width map value 1.0 corresponds to this opening
+    jaw_ratio: float = 0.5  # jaw size = jaw_ratio * width (rectangles for drawing and the metric)
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1 or self.min_distance < 0 or self.width_scale <= 0 or self.jaw_ratio <= 0:
+            raise ValueError(f"invalid grasp decoding settings: {self}")
+
+
+@dataclass(frozen=True)
+class DecodedGrasps:
+    """Per object, K grasp slots best first; ``valid`` marks the filled ones. All tensors share a device.
+
+    scores [N, K]; centers [N, K, 2] (x, y) model px; angles [N, K] rad in [-pi/2, pi/2); widths [N, K]
+    model px;
+    valid [N, K] bool.
+    """
+
+    scores: torch.Tensor
+    centers: torch.Tensor
+    angles: torch.Tensor
+    widths: torch.Tensor
+    valid: torch.Tensor
+
+
+def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = DecodeConfig()) -> DecodedGrasps:
+    """maps: [N, 5, h, w] activated (``channels.activate``) -> top-k grasps per object.
+
+    ``model_size`` is the side of the square model input the maps cover (they may be smaller, e.g. 1/4).
+    """
+    if maps.ndim != 4 or maps.shape[1] != NUM_CHANNELS:
+        raise ValueError(f"maps must be [N, {NUM_CHANNELS}, h, w], got {list(maps.shape)}")
+    n, _, h, w = maps.shape
+    position = maps[:, POSITION] * (maps[:, OBJECT] > config.mask_threshold)
+    size = 2 * config.min_distance + 1
+    local_max = F.max_pool2d(position[:, None], size, stride=1, padding=config.min_distance)[:, 0]
+    peaks = (position >= local_max) & (position > config.position_threshold)
+    candidates = torch.where(peaks, position, torch.full_like(position, -1.0)).reshape(n, -1)
+    k = min(config.top_k, h * w)
+    scores, index = candidates.topk(k, dim=1)
+    valid = scores > config.position_threshold
+    rows, cols = index // w, index % w
+    flat = maps.reshape(n, NUM_CHANNELS, -1)
+    pick = lambda channel: flat[:, channel].gather(1, index)  # noqa: E731
+    angles = torch.remainder(angle_from_maps(pick(COS2), pick(SIN2)) + torch.pi / 2, torch.pi) - torch.pi / 2
+    widths = pick(WIDTH) * config.width_scale
+    scale = torch.tensor([model_size / w, model_size / h], dtype=maps.dtype, device=maps.device)
+    centers = (torch.stack([cols, rows], dim=-1).to(maps.dtype) + 0.5) * scale
+    return DecodedGrasps(scores.clamp(min=0), centers, angles, widths, valid)

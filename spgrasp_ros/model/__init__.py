@@ -1,0 +1,1 @@
+"""SPGrasp built from sam2's modules: channels, model, checkpoints."""
