@@ -1,7 +1,7 @@
 """Prompts that select objects to track, and their validation (ROS-free).
 
 A prompt holds boxes (each one object), clicks with labels (refining a box, or forming objects of their own
-when there are no boxes), free text for the open-vocabulary detector, whether it appends to the tracked set,
+when there are no boxes), object masks (each one object), free text for the open-vocabulary detector, whether it appends to the tracked set,
 and object ids to remove. The same rules serve the tracker's Python API and the ``/set_prompt`` service:
 ``Prompt.validate`` raises ``PromptError`` naming the first problem, before anything is changed.
 """
@@ -26,13 +26,15 @@ class ObjectPrompt:
     """What selects one new object: a box and/or clicks, in input-image pixels.
 
     box: [4] float32 x_min, y_min, x_max, y_max, or None; points: [M, 2] float32 (x, y);
-    labels: [M] int64, 1 foreground / 0 background; source: "box", "points" or "text".
+    labels: [M] int64, 1 foreground / 0 background; mask: [H, W] bool or None;
+    source: "box", "points", "mask" or "text".
     """
 
     box: np.ndarray | None
     points: np.ndarray
     labels: np.ndarray
     source: str
+    mask: np.ndarray | None = None
     label: str = ""  # detector phrase for text prompts
     score: float = 1.0  # detector confidence for text prompts
 
@@ -56,13 +58,15 @@ class Prompt:
     """A request to change the tracked set; build it with ``Prompt.create``.
 
     boxes: [N, 4] float32 xyxy px; points: [M, 2] float32 xy px; labels: [M] int64 (1 fg, 0 bg);
-    point_objects: [M] int64, the object each click belongs to (the box of that index when boxes are given).
+    point_objects: [M] int64, the object each click belongs to (the box of that index when boxes are given);
+    masks: [K, H, W] bool, one object each.
     """
 
     boxes: np.ndarray
     points: np.ndarray
     labels: np.ndarray
     point_objects: np.ndarray
+    masks: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0), dtype=bool))
     text: str = ""
     append: bool = False
     remove_ids: tuple[int, ...] = field(default=())
@@ -74,6 +78,7 @@ class Prompt:
         points: Sequence | np.ndarray | None = None,
         labels: Sequence | np.ndarray | None = None,
         point_objects: Sequence | np.ndarray | None = None,
+        masks: Sequence | np.ndarray | None = None,
         text: str = "",
         append: bool = False,
         remove_ids: Iterable[int] = (),
@@ -94,11 +99,21 @@ class Prompt:
             objects_a = np.zeros((len(points_a),), dtype=np.int64)
         else:
             objects_a = _as_array(point_objects, 0, "point_objects", np.int64)
+        masks_a = np.zeros((0, 0, 0), dtype=bool) if masks is None else np.asarray(masks)
+        if masks_a.size and masks_a.ndim == 2:
+            masks_a = masks_a[None]
+        if masks_a.size and masks_a.ndim != 3:
+            raise PromptError(f"masks must have shape [K, H, W], got {list(masks_a.shape)}")
+        if masks_a.size and masks_a.dtype != bool:
+            if not np.all(np.isin(masks_a, (0, 1))):
+                raise PromptError("masks must be boolean (or 0/1)")
+            masks_a = masks_a.astype(bool)
         return cls(
             boxes=boxes_a,
             points=points_a,
             labels=labels_a,
             point_objects=objects_a,
+            masks=masks_a,
             text=text.strip(),
             append=bool(append),
             remove_ids=tuple(int(i) for i in remove_ids),
@@ -107,7 +122,7 @@ class Prompt:
     @property
     def is_clear(self) -> bool:
         """True for an empty request: it clears tracking."""
-        return not (len(self.boxes) or len(self.points) or self.text or self.remove_ids)
+        return not (len(self.boxes) or len(self.points) or self.masks.size or self.text or self.remove_ids)
 
     def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
         """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame."""
@@ -148,13 +163,18 @@ class Prompt:
                 for index in np.unique(self.point_objects):
                     if not np.any(self.labels[self.point_objects == index] == FOREGROUND):
                         raise PromptError(f"the clicks of object {int(index)} have no foreground click")
+        for i, mask in enumerate(self.masks if self.masks.size else ()):
+            if mask.shape != (height, width):
+                raise PromptError(f"mask {i} is {mask.shape[1]}x{mask.shape[0]}, the image is {width}x{height}")
+            if not mask.any():
+                raise PromptError(f"mask {i} is empty")
         known = set(int(i) for i in tracked_ids)
         unknown = [i for i in self.remove_ids if i not in known]
         if unknown:
             raise PromptError(f"cannot remove unknown object id(s) {unknown}; tracked: {sorted(known)}")
 
     def objects(self) -> list[ObjectPrompt]:
-        """The new objects the boxes and clicks create, boxes first (text is resolved by the detector)."""
+        """The new objects the boxes, clicks and masks create, in that order (text is resolved by the detector)."""
         created: list[ObjectPrompt] = []
         for i, box in enumerate(self.boxes):
             own = self.point_objects == i
@@ -163,4 +183,6 @@ class Prompt:
             for index in np.unique(self.point_objects):
                 own = self.point_objects == index
                 created.append(ObjectPrompt(None, self.points[own].copy(), self.labels[own].copy(), "points"))
+        for mask in self.masks if self.masks.size else ():
+            created.append(ObjectPrompt(None, self.points[:0], self.labels[:0], "mask", mask=mask.copy()))
         return created

@@ -1,0 +1,70 @@
+"""The bounded memory of one cohort: objects prompted on the same frame, tracked as one batch.
+
+SAM 2's memory attention (``SAM2Base._prepare_memory_conditioned_features``) reads the prompt frame's entry
+and the entries of recent frames: spatial memory from the last ``n_hist`` frames and object pointers from the
+last ``max_obj_ptrs - 1``. This bank keeps exactly those, as a FIFO: entries older than ``n_hist`` frames
+are cut down to their pointer, and nothing beyond the pointer window is kept. Its size is constant whatever
+the stream length (SPGrasp, Mei et al. 2025, Sec. III-B: the N_hist most recent states).
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+
+POINTER_KEYS = ("obj_ptr", "object_score_logits")
+
+
+def _slice_entry(entry: dict, keep: torch.Tensor) -> dict:
+    return {k: (v[keep] if torch.is_tensor(v) else [x[keep] for x in v] if isinstance(v, list) else v)
+            for k, v in entry.items()}
+
+
+class MemoryBank:
+    """Memory of B objects sharing a prompt frame. Entries use sam2's layout with batch dimension B."""
+
+    def __init__(self, prompt_frame: int, prompt_entry: dict, n_hist: int, max_obj_ptrs: int) -> None:
+        self.prompt_frame = prompt_frame
+        self._cond = {prompt_frame: prompt_entry}
+        self._recent: OrderedDict[int, dict] = OrderedDict()
+        self._n_hist = n_hist  # recent frames whose spatial memory is kept
+        # recent frames kept at all: the pointer window (none in the no-memory ablation, n_hist == 0)
+        self._capacity = 0 if n_hist == 0 else max(n_hist, max_obj_ptrs - 1)
+
+    @property
+    def batch_size(self) -> int:
+        """Number of objects B."""
+        return self._cond[self.prompt_frame]["obj_ptr"].size(0)
+
+    def as_sam2_dict(self) -> dict:
+        """The ``output_dict`` that sam2's memory selection reads."""
+        return {"cond_frame_outputs": self._cond, "non_cond_frame_outputs": self._recent}
+
+    def push(self, frame: int, entry: dict) -> None:
+        """Add the newest frame's entry; trim and drop what memory attention will no longer read."""
+        if self._capacity == 0:
+            return
+        self._recent[frame] = entry
+        while len(self._recent) > self._capacity:
+            self._recent.popitem(last=False)
+        if len(self._recent) > self._n_hist:
+            frames = list(self._recent)
+            aged = frames[len(frames) - self._n_hist - 1]
+            self._recent[aged] = {k: self._recent[aged][k] for k in POINTER_KEYS}
+
+    def select(self, keep: torch.Tensor) -> "MemoryBank":
+        """A bank of only the objects at batch positions ``keep`` ([K] long)."""
+        bank = MemoryBank.__new__(MemoryBank)
+        bank.prompt_frame, bank._n_hist, bank._capacity = self.prompt_frame, self._n_hist, self._capacity
+        bank._cond = {f: _slice_entry(e, keep) for f, e in self._cond.items()}
+        bank._recent = OrderedDict((f, _slice_entry(e, keep)) for f, e in self._recent.items())
+        return bank
+
+    def tensors(self) -> list[torch.Tensor]:
+        """Every tensor the bank holds (for memory accounting)."""
+        found: list[torch.Tensor] = []
+        for entry in [*self._cond.values(), *self._recent.values()]:
+            for value in entry.values():
+                found.extend(value if isinstance(value, list) else [value])
+        return [t for t in found if torch.is_tensor(t)]

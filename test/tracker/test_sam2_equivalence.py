@@ -1,0 +1,60 @@
+"""The tracker's streaming memory is SAM 2's: object masks equal sam2's own SAM2VideoPredictor, frame by frame.
+
+Same weights, the same preprocessed frames, box prompts on frame 0, 40 frames streamed; the tracker keeps a
+bounded memory and batches both objects, the predictor keeps everything and runs objects one by one.
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from sam2_reference import BOXES, moving_shapes_video, predictor_and_model
+from spgrasp_ros.prompts import Prompt
+from spgrasp_ros.tracker.streaming import GraspTracker
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
+
+
+def _run_both(tmp_path, object_score_bias: float):
+    predictor, model, config = predictor_and_model(object_score_bias=object_score_bias)
+    frames = moving_shapes_video(tmp_path / "video")
+    height, width = frames[0].shape[:2]
+    with torch.inference_mode():
+        state = predictor.init_state(video_path=str(tmp_path / "video"))
+        for object_id, box in enumerate(BOXES, start=1):
+            predictor.add_new_points_or_box(state, frame_idx=0, obj_id=object_id, box=np.array(box))
+        reference = {f: (logits[:, 0] > 0).numpy() for f, _, logits in predictor.propagate_in_video(state)}
+    tracker = GraspTracker(model, config)
+    ours = []
+    for f in range(len(frames)):
+        prompt = Prompt.create(boxes=BOXES) if f == 0 else None
+        ours.append(tracker.step_preprocessed(state["images"][f], (width, height), prompt))
+    return reference, ours
+
+
+def test_masks_match_sam2_video_predictor(tmp_path):
+    reference, ours = _run_both(tmp_path, object_score_bias=3.0)
+    assert len(reference) == len(ours) == 40
+    worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(40) for b in range(2))
+    # The issue asks for >= 0.99; the tracker is exact here (1.0), and 0.999 also catches subtle drift:
+    # a pointer window cut to n_hist frames scores 0.9917, no history at all 0.858.
+    assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"
+    assert all(o.masks.shape == (2, 240, 320) for o in ours)
+    assert all(ours[f].masks[b].any() for f in range(40) for b in range(2)), "masks should be non-empty here"
+    assert [s.id for s in ours[-1].result.objects] == [1, 2]
+    assert all(s.visible for o in ours for s in o.result.objects)
+
+
+def test_absent_objects_are_lost_in_both(tmp_path):
+    reference, ours = _run_both(tmp_path, object_score_bias=-5.0)
+    assert not any(m.any() for m in reference.values()), "sam2 reports the objects absent"
+    assert not any(o.masks.any() for o in ours)
+    last = ours[-1].result
+    assert [s.visible for s in last.objects] == [False, False]
+    assert [s.frames_lost for s in last.objects] == [40, 40]
+    assert last.grasps == ()
+    assert all(s.presence_score == pytest.approx(torch.sigmoid(torch.tensor(-5.0)).item(), abs=0.05)
+               for s in last.objects)
