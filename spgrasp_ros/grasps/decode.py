@@ -50,15 +50,19 @@ class DecodedGrasps:
     valid: torch.Tensor
 
 
-def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = DecodeConfig()) -> DecodedGrasps:
+def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = DecodeConfig(),
+                  valid_region: torch.Tensor | None = None) -> DecodedGrasps:
     """maps: [N, 5, h, w] activated (``channels.activate``) -> top-k grasps per object.
 
-    ``model_size`` is the side of the square model input the maps cover (they may be smaller, e.g. 1/4).
+    ``model_size`` is the side of the square model input the maps cover (they may be smaller, e.g. 1/4);
+    ``valid_region`` ([h, w] bool, optional) limits grasp centres, e.g. to the image inside a letterbox.
     """
     if maps.ndim != 4 or maps.shape[1] != NUM_CHANNELS:
         raise ValueError(f"maps must be [N, {NUM_CHANNELS}, h, w], got {list(maps.shape)}")
     n, _, h, w = maps.shape
     position = maps[:, POSITION] * (maps[:, OBJECT] > config.mask_threshold)
+    if valid_region is not None:
+        position = position * valid_region
     size = 2 * config.min_distance + 1
     local_max = F.max_pool2d(position[:, None], size, stride=1, padding=config.min_distance)[:, 0]
     peaks = (position >= local_max) & (position > config.position_threshold)

@@ -63,6 +63,13 @@ class FrameGeometry:
         w, h = self.resized_size
         return x0, y0, x0 + w, y0 + h
 
+    def content_mask(self, height: int, width: int) -> np.ndarray:
+        """[height, width] bool over a map covering the model input: pixel centres inside the image content."""
+        x0, y0, x1, y1 = self.content_box
+        xs = (np.arange(width) + 0.5) * self.model_size / width
+        ys = (np.arange(height) + 0.5) * self.model_size / height
+        return ((ys >= y0) & (ys < y1))[:, None] & ((xs >= x0) & (xs < x1))[None, :]
+
     # --- points and boxes ---------------------------------------------------------------------------------
     def points_to_model(self, points: np.ndarray) -> np.ndarray:
         """[..., 2] input-pixel (x, y) -> model pixels."""

@@ -288,7 +288,10 @@ class GraspTracker:
         object_logits = torch.cat([h.object_logits for h in heads])
         grasp_logits = torch.cat([h.grasp_logits for h in heads])
         maps = activate(torch.cat([grasp_logits, object_logits], dim=1))
-        decoded = decode_grasps(maps, self.model_config.image_size, self.config.decode)
+        region = None
+        if geometry.mode != RESIZE:  # no grasp centre in the letterbox padding
+            region = torch.from_numpy(geometry.content_mask(*maps.shape[-2:])).to(maps.device)
+        decoded = decode_grasps(maps, self.model_config.image_size, self.config.decode, region)
         masks = torch.cat([self._input_masks(h, geometry) for h in heads])
         presence = torch.cat([h.object_score_logits for h in heads])[:, 0].float().sigmoid()
         rows, cols = masks.any(dim=2), masks.any(dim=1)

@@ -73,3 +73,12 @@ def test_bad_shapes_raise():
         activate(torch.zeros(1, 4, 8, 8))
     with pytest.raises(ValueError, match="invalid grasp decoding"):
         DecodeConfig(top_k=0)
+
+
+def test_valid_region_excludes_peaks():
+    maps = _maps()
+    region = torch.ones(64, 64, dtype=torch.bool)
+    region[:30] = False  # removes the 0.9 peak at row 20
+    out = decode_grasps(maps, 256, DecodeConfig(top_k=3), valid_region=region)
+    assert out.valid[0].tolist() == [True, False, False]
+    assert out.scores[0, 0].item() == pytest.approx(0.6)

@@ -76,3 +76,11 @@ def test_bad_geometry_and_wrong_image_size_raise():
         FrameGeometry((640, 480), 512, "crop")
     with pytest.raises(ValueError, match="image is 640x480, this geometry is for 320x240"):
         FrameGeometry((320, 240), 512).preprocess(np.zeros((480, 640, 3), np.uint8))
+
+
+def test_content_mask_marks_the_image_inside_the_letterbox():
+    geometry = FrameGeometry((1280, 720), 512, LETTERBOX)  # content rows 112..400 of 512
+    mask = geometry.content_mask(128, 128)  # a quarter-resolution map: rows 28..100
+    assert mask.shape == (128, 128) and mask[:, 0].sum() == 72
+    assert not mask[27].any() and mask[28].all() and mask[99].all() and not mask[100].any()
+    assert FrameGeometry((640, 480), 512, RESIZE).content_mask(128, 128).all()
