@@ -75,6 +75,22 @@ def _cmd_info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from spgrasp_ros.bench import BenchSettings, format_table, run_bench, write_outputs
+
+    width, height = (int(v) for v in args.resolution.lower().split("x"))
+    settings = BenchSettings(model=args.model, checkpoint=args.checkpoint, device=args.device, n_hist=args.n_hist,
+                             image_size=args.image_size, objects=args.objects, frames=args.frames,
+                             warmup=args.warmup, width=width, height=height, threads=args.threads)
+    result = run_bench(settings)
+    json_path, png_path = write_outputs(result, Path(args.out))
+    print(format_table(result))
+    print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The shared parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="spgrasp", description="Prompt-driven real-time grasp tracking (SPGrasp).")
@@ -84,7 +100,29 @@ def build_parser() -> argparse.ArgumentParser:
     info = commands.add_parser("info", help="report versions, devices and optional ROS parts")
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.set_defaults(run=_cmd_info)
+
+    bench = commands.add_parser("bench", help="time the streaming tracker per stage (JSON + PNG)")
+    bench.add_argument("--model", default="base_plus", help="model preset name or YAML file (default: base_plus)")
+    bench.add_argument("--checkpoint", help="SPGrasp checkpoint (default: random weights, same compute)")
+    bench.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    bench.add_argument("--n-hist", type=int, help="memory length N_hist (default: the model's)")
+    bench.add_argument("--image-size", type=int, help="model input side in px (default: the model's)")
+    bench.add_argument("--objects", type=int, default=1, help="objects tracked at once")
+    bench.add_argument("--frames", type=int, default=100, help="timed frames")
+    bench.add_argument("--warmup", type=int, default=10, help="untimed frames first")
+    bench.add_argument("--resolution", default="640x480", help="camera resolution WxH")
+    bench.add_argument("--threads", type=int, help="torch CPU threads")
+    bench.add_argument("--out", default="outputs/bench", help="folder for bench.json and bench.png")
+    bench.set_defaults(run=_cmd_bench)
     return parser
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.cuda.is_available()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

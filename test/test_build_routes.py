@@ -108,7 +108,8 @@ def test_pip_install_gives_the_ros_free_core(tmp_path):
     (wheel,) = wheels.glob("spgrasp_ros-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("spgrasp_ros/__init__.py", "spgrasp_ros/cli.py", "spgrasp_ros/prompts.py",
-                   "spgrasp_ros/results.py", "spgrasp_ros/nodes/conversions.py"):
+                   "spgrasp_ros/results.py", "spgrasp_ros/nodes/conversions.py", "spgrasp_ros/model/spgrasp.py",
+                   "spgrasp_ros/tracker/streaming.py", "spgrasp_ros/configs/model/base_plus.yaml"):
         assert module in names
     assert not any(n.startswith(("spgrasp_ros/msg", "spgrasp_ros/srv")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
@@ -127,7 +128,9 @@ def test_pip_install_gives_the_ros_free_core(tmp_path):
                     raise ImportError(f"{name}: ROS is not installed")
         sys.meta_path.insert(0, NoRos())
         import io, contextlib
-        import spgrasp_ros, spgrasp_ros.results, spgrasp_ros.prompts
+        import spgrasp_ros, spgrasp_ros.results, spgrasp_ros.prompts, spgrasp_ros.tracker.streaming
+        from spgrasp_ros.model.config import load_model_config, preset_names
+        assert "base_plus" in preset_names() and load_model_config("tiny").sam2_config.endswith("hiera_t.yaml")
         from spgrasp_ros.cli import main
         out = io.StringIO()
         with contextlib.redirect_stdout(out):

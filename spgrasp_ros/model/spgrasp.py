@@ -19,6 +19,7 @@ import torch.nn.functional as F
 from sam2.modeling.sam2_base import NO_OBJ_SCORE, SAM2Base
 
 from spgrasp_ros.model.grasp_decoder import GraspMaskDecoder
+from spgrasp_ros.timing import StageTimer, stage
 
 MEMORY_FROM_OBJECT = "object"
 MEMORY_FROM_POSITION = "position"
@@ -134,7 +135,7 @@ class SPGrasp(SAM2Base):
 
     def step(self, frame_index: int, features: FrameFeatures, memory: dict, is_prompt_frame: bool,
              point_inputs: dict | None = None, mask_inputs: torch.Tensor | None = None,
-             num_frames: int = 1 << 30) -> tuple[HeadOutputs, dict]:
+             num_frames: int = 1 << 30, timer: StageTimer | None = None) -> tuple[HeadOutputs, dict]:
         """One frame for B objects that share a memory bank; returns the heads and the new memory entry.
 
         memory: {"cond_frame_outputs": {frame: entry}, "non_cond_frame_outputs": {frame: entry}} with entries
@@ -142,22 +143,28 @@ class SPGrasp(SAM2Base):
         paper Sec. III-B) and the entry becomes conditioning memory. ``num_frames`` only caps how many past
         pointers are used (min(num_frames, max_obj_ptrs_in_encoder)); streams pass the default.
         Entry: maskmem_features [B, C_mem, H, W] bf16, maskmem_pos_enc list of [B, C_mem, H, W],
-        obj_ptr [B, C], object_score_logits [B, 1].
+        obj_ptr [B, C], object_score_logits [B, 1]. ``timer`` times the stages memory_attention, decoder and
+        memory_encoder.
         """
         high_res = features.high_res_features
         if mask_inputs is not None and self.use_mask_input_as_output_without_sam:
             pix_feat = features.vision_feats[-1].permute(1, 2, 0).reshape(-1, self.hidden_dim, *features.feat_sizes[-1])
-            heads = self._mask_as_output(pix_feat, high_res, mask_inputs)
+            with stage(timer, "decoder"):
+                heads = self._mask_as_output(pix_feat, high_res, mask_inputs)
         else:
-            pix_feat = self._prepare_memory_conditioned_features(
-                frame_idx=frame_index, is_init_cond_frame=is_prompt_frame,
-                current_vision_feats=features.vision_feats[-1:], current_vision_pos_embeds=features.vision_pos[-1:],
-                feat_sizes=features.feat_sizes[-1:], output_dict=memory, num_frames=num_frames,
-            )
-            multimask = self._use_multimask(is_prompt_frame, point_inputs)
-            heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask)
+            with stage(timer, "memory_attention"):
+                pix_feat = self._prepare_memory_conditioned_features(
+                    frame_idx=frame_index, is_init_cond_frame=is_prompt_frame,
+                    current_vision_feats=features.vision_feats[-1:],
+                    current_vision_pos_embeds=features.vision_pos[-1:],
+                    feat_sizes=features.feat_sizes[-1:], output_dict=memory, num_frames=num_frames,
+                )
+            with stage(timer, "decoder"):
+                multimask = self._use_multimask(is_prompt_frame, point_inputs)
+                heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask)
         # sam2's video predictor re-encodes every prompt frame's memory from the binarised mask
-        entry = self.encode_memory(features, heads, from_prompt=is_prompt_frame)
+        with stage(timer, "memory_encoder"):
+            entry = self.encode_memory(features, heads, from_prompt=is_prompt_frame)
         return heads, entry
 
     def encode_memory(self, features: FrameFeatures, heads: HeadOutputs, from_prompt: bool) -> dict:

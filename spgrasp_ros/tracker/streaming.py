@@ -27,6 +27,7 @@ from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
 from spgrasp_ros.prompts import ObjectPrompt, Prompt, PromptError
 from spgrasp_ros.results import FrameResult, Grasp, ObjectState
+from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)  # sam2's input normalisation
@@ -89,6 +90,7 @@ class GraspTracker:
         self._frame_index = -1  # index of the last processed frame
         self._next_id = 1
         self._image_size: tuple[int, int] | None = None
+        self.timer: StageTimer | None = None  # set to time the stages of each step (``spgrasp bench``)
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -174,7 +176,9 @@ class GraspTracker:
         start = time.perf_counter()
         tensor, image_size = self._check_frame(frame)
         geometry = self._geometry(image_size)
-        return self._step(self.preprocess(tensor, geometry), geometry, prompt, start)
+        with stage(self.timer, "preprocess"):
+            image = self.preprocess(tensor, geometry)
+        return self._step(image, geometry, prompt, start)
 
     @torch.inference_mode()
     def step_preprocessed(self, image: torch.Tensor, image_size: tuple[int, int], prompt: Prompt | None = None
@@ -208,25 +212,28 @@ class GraspTracker:
             raise NotTrackingError("no object is tracked: prompt with boxes, clicks or masks first")
 
         with _autocast(self.device):
-            backbone = self.model.forward_image(image)
+            with stage(self.timer, "image_encoder"):
+                backbone = self.model.forward_image(image)
             heads: list[HeadOutputs] = []
             pushes: list[tuple[MemoryBank, dict]] = []
             for cohort in cohorts:
                 features = self.model.frame_features(backbone, len(cohort.ids))
-                out, entry = self.model.step(frame_index, features, cohort.bank.as_sam2_dict(), is_prompt_frame=False)
+                out, entry = self.model.step(frame_index, features, cohort.bank.as_sam2_dict(), is_prompt_frame=False,
+                                             timer=self.timer)
                 heads.append(out)
                 pushes.append((cohort.bank, entry))
             for group in self._prompt_groups(new_objects):
                 features = self.model.frame_features(backbone, len(group))
                 points, masks = self._prompt_inputs(group, geometry)
                 out, entry = self.model.step(frame_index, features, {}, is_prompt_frame=True,
-                                             point_inputs=points, mask_inputs=masks)
+                                             point_inputs=points, mask_inputs=masks, timer=self.timer)
                 ids = list(range(next_id, next_id + len(group)))
                 next_id += len(group)
                 bank = MemoryBank(frame_index, entry, self.model_config.n_hist, self.model_config.max_obj_ptrs)
                 cohorts.append(_Cohort(ids, bank, frame_index, [0] * len(group)))
                 heads.append(out)
-            output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
+            with stage(self.timer, "grasp_decode"):
+                output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
 
         # commit: only now does the tracker's state change
         for bank, entry in pushes:
