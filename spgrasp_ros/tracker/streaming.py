@@ -79,7 +79,15 @@ def _autocast(device: torch.device):
 class GraspTracker:
     """Streaming SPGrasp tracker for one camera. Not thread-safe: call from one thread."""
 
-    def __init__(self, model: SPGrasp, model_config: ModelConfig, config: TrackerConfig = TrackerConfig()) -> None:
+    def __init__(self, model: SPGrasp, model_config: ModelConfig, config: TrackerConfig = TrackerConfig(),
+                 device: str | torch.device | None = None) -> None:
+        """``device``: where the model runs (moved there; default: where it is). CUDA runs under bf16
+        autocast, CPU in float32."""
+        if device is not None:
+            device = torch.device(device)
+            if device.type == "cuda" and not torch.cuda.is_available():
+                raise RuntimeError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
+            model = model.to(device)
         self.model = model.eval()
         self.model_config = model_config
         self.config = config
