@@ -97,7 +97,6 @@ class GraspTracker:
         self._cohorts: list[_Cohort] = []
         self._frame_index = -1  # index of the last processed frame
         self._next_id = 1
-        self._image_size: tuple[int, int] | None = None
         self.timer: StageTimer | None = None  # set to time the stages of each step (``spgrasp bench``)
 
     # --- state --------------------------------------------------------------------------------------------
@@ -215,7 +214,7 @@ class GraspTracker:
             new_objects = prompt.objects()
         if not cohorts and not new_objects:
             if prompt is not None:  # a clearing prompt: nothing left to track
-                self._cohorts, self._frame_index, self._image_size = [], frame_index, geometry.input_size
+                self._cohorts, self._frame_index = [], frame_index
                 return self._empty_output(geometry, frame_index, start)
             raise NotTrackingError("no object is tracked: prompt with boxes, clicks or masks first")
 
@@ -251,7 +250,6 @@ class GraspTracker:
             cohort.frames_lost = frames_lost[position:position + len(cohort.ids)]
             position += len(cohort.ids)
         self._cohorts, self._frame_index, self._next_id = cohorts, frame_index, next_id
-        self._image_size = geometry.input_size
         return output
 
     @staticmethod

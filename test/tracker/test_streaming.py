@@ -160,3 +160,29 @@ def test_tracking_before_any_prompt_and_preprocessed_shape():
     assert tracker.frame_index == -1
     with pytest.raises(FrameError, match=r"\[1, 3, 128, 128\]"):
         tracker.step_preprocessed(torch.zeros(3, 64, 64), (64, 64), Prompt.create(boxes=[[1, 1, 9, 9]]))
+
+
+def test_no_memory_mode_keeps_only_the_prompt_frame():
+    tracker = _tracker(n_hist=0)
+    frames = _frames(12)
+    tracker.step(next(frames), Prompt.create(boxes=[[10, 10, 40, 40]]))
+    counts = set()
+    for frame in frames:
+        out = tracker.step(frame)
+        counts.add(_state_signature(tracker))
+    assert counts == {_state_signature(tracker)} and _state_signature(tracker)[0] == 4, "prompt entry only"
+    assert out.masks.shape == (1, 64, 96)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
+def test_cuda_bf16_agrees_with_cpu_float32():
+    cpu, gpu = _tracker(image_size=256), _tracker(image_size=256)
+    gpu = GraspTracker(gpu.model, gpu.model_config, gpu.config, device="cuda")
+    frames = list(_frames(10))
+    prompt = Prompt.create(boxes=[[10, 10, 40, 40], [50, 20, 90, 60]])
+    for index, frame in enumerate(frames):
+        a = cpu.step(frame, prompt if index == 0 else None)
+        b = gpu.step(frame, prompt if index == 0 else None)
+        for m_cpu, m_gpu in zip(a.masks, b.masks):
+            union = np.logical_or(m_cpu, m_gpu).sum()
+            assert union == 0 or np.logical_and(m_cpu, m_gpu).sum() / union > 0.95
