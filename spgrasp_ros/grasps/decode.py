@@ -1,8 +1,9 @@
 """From the five activated maps of N objects to their top-k 4-DoF grasps, on the maps' device.
 
 Grasp centres are local maxima of the position map inside the object's mask (SPGrasp, Mei et al. 2025,
-Sec. III-C): a pixel is a peak when it equals the maximum of its (2 * min_distance + 1)^2 neighbourhood and
-exceeds ``position_threshold``. The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
+Sec. III-C): a pixel is a candidate when it equals the maximum of its (2 * min_distance + 1)^2 neighbourhood
+and exceeds ``position_threshold``; candidates are then taken best first, each one suppressing the others
+within ``min_distance`` (so a plateau, e.g. a saturated sigmoid, yields one grasp, not several). The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
 ``width_scale``. Everything stays batched on the device until one copy of [N, K] results back.
 Positions are returned in model-input pixels (continuous, origin at the top-left corner); map them to the
 input image with ``FrameGeometry.grasps_to_input``.
@@ -68,7 +69,17 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
     peaks = (position >= local_max) & (position > config.position_threshold)
     candidates = torch.where(peaks, position, torch.full_like(position, -1.0)).reshape(n, -1)
     k = min(config.top_k, h * w)
-    scores, index = candidates.topk(k, dim=1)
+    grid_rows = torch.arange(h, device=maps.device).repeat_interleave(w)  # [h*w]
+    grid_cols = torch.arange(w, device=maps.device).repeat(h)
+    picked_scores, picked_index = [], []
+    for _ in range(k):  # greedy suppression, k is small
+        best, where = candidates.max(dim=1)  # [N]
+        picked_scores.append(best)
+        picked_index.append(where)
+        near = ((grid_rows[None] - (where // w)[:, None]).abs() <= config.min_distance) & \
+            ((grid_cols[None] - (where % w)[:, None]).abs() <= config.min_distance)
+        candidates = candidates.masked_fill(near, -1.0)
+    scores, index = torch.stack(picked_scores, 1), torch.stack(picked_index, 1)
     valid = scores > config.position_threshold
     rows, cols = index // w, index % w
     flat = maps.reshape(n, NUM_CHANNELS, -1)

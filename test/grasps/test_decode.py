@@ -82,3 +82,13 @@ def test_valid_region_excludes_peaks():
     out = decode_grasps(maps, 256, DecodeConfig(top_k=3), valid_region=region)
     assert out.valid[0].tolist() == [True, False, False]
     assert out.scores[0, 0].item() == pytest.approx(0.6)
+
+
+def test_a_plateau_gives_one_grasp():
+    maps = torch.zeros(1, NUM_CHANNELS, 16, 16)
+    maps[0, OBJECT] = 1.0
+    maps[0, POSITION, 5:8, 5:8] = 1.0  # saturated 3x3 disc: every pixel equals the local maximum
+    maps[0, POSITION, 12, 12] = 0.7
+    out = decode_grasps(maps, 64, DecodeConfig(top_k=3, min_distance=2))
+    assert out.valid[0].tolist() == [True, True, False]
+    assert out.scores[0, :2].tolist() == pytest.approx([1.0, 0.7])

@@ -1,0 +1,62 @@
+"""Training targets: one object's grasp rectangles and mask -> the five maps the decoder predicts.
+
+The maps live in model space at the decoder's resolution (the model input side S / 4), in the channel order
+of ``spgrasp_ros.model.channels``:
+- POSITION: 1 on a disc of ``position_radius`` map pixels around every ground-truth grasp centre, else 0
+  (the public SPGrasp code draws small squares around centres);
+- COS2 / SIN2: cos 2θ and sin 2θ of the grasp on its disc, 0 elsewhere;
+- WIDTH: opening / ``width_scale`` (model-input pixels, clipped to 1) on the disc, 0 elsewhere;
+- OBJECT: the object's mask.
+Grasps are mapped from image pixels with ``FrameGeometry.grasps_to_model`` (exact also for anisotropic
+resizing), so the decoder's output maps back to the same rectangles. Where discs overlap, the grasp whose
+centre is nearest wins.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from spgrasp_ros.data.types import GraspSet
+from spgrasp_ros.grasps.frame_geometry import FrameGeometry
+from spgrasp_ros.model.channels import COS2, NUM_CHANNELS, OBJECT, POSITION, SIN2, WIDTH
+
+MAP_STRIDE = 4  # decoder output resolution: model input / 4 (SAM 2's low-resolution masks)
+
+
+@dataclass(frozen=True)
+class LabelConfig:
+    """How ground truth is drawn."""
+
+    position_radius: float = 1.5  # [map px] radius of the positive disc around each grasp centre
+    width_scale: float = 100.0  # [model px] opening that maps to 1.0 (must equal DecodeConfig.width_scale)
+
+
+def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameGeometry,
+                     config: LabelConfig = LabelConfig()) -> np.ndarray:
+    """[5, S/4, S/4] float32 targets of one object; ``mask``: HxW bool at input resolution (None: no mask)."""
+    size = geometry.model_size // MAP_STRIDE
+    targets = np.zeros((NUM_CHANNELS, size, size), dtype=np.float32)
+    if mask is not None:
+        model_mask = geometry.preprocess(mask.astype(np.float32))
+        targets[OBJECT] = cv2.resize(model_mask, (size, size), interpolation=cv2.INTER_AREA) > 0.5
+    if len(grasps) == 0:
+        return targets
+    centres, angles, widths = geometry.grasps_to_model(grasps.centers, grasps.angles, grasps.widths)
+    centres = centres / MAP_STRIDE  # continuous map coordinates (pixel i spans [i, i + 1))
+    ys, xs = np.mgrid[0:size, 0:size] + 0.5
+    distance = np.full((size, size), np.inf)
+    nearest = np.full((size, size), -1)
+    for k, (cx, cy) in enumerate(centres):
+        d = np.hypot(xs - cx, ys - cy)
+        closer = (d <= config.position_radius) & (d < distance)
+        distance[closer], nearest[closer] = d[closer], k
+    positive = nearest >= 0
+    chosen = nearest[positive]
+    targets[POSITION][positive] = 1.0
+    targets[COS2][positive] = np.cos(2 * angles[chosen])
+    targets[SIN2][positive] = np.sin(2 * angles[chosen])
+    targets[WIDTH][positive] = np.clip(widths[chosen] / config.width_scale, 0.0, 1.0)
+    return targets

@@ -1,0 +1,146 @@
+"""Annotated frames and sequences: the one in-memory form every dataset reader produces.
+
+The package's grasp convention (``msg/Grasp.msg``) holds for every label: pixels of the frame's image, x right,
+y down, origin at the image's top-left corner; a grasp is a rectangle with centre (x, y), ``angle`` = direction
+of closing (jaw to jaw) from +x toward +y wrapped to [-pi/2, pi/2), ``width`` = opening along the closing
+direction, ``jaw`` = extent across it. Readers convert their dataset's convention to this one and say how.
+
+Images load lazily (``Frame.load_image``), so a dataset of thousands of frames costs only its file list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import cv2
+import numpy as np
+
+
+class DatasetError(ValueError):
+    """A dataset file or folder that cannot be read; the message names the path and the problem."""
+
+
+@dataclass(frozen=True)
+class GraspSet:
+    """K grasp rectangles: centers [K, 2] (x, y), angles [K] rad in [-pi/2, pi/2), widths [K], jaws [K] (px)."""
+
+    centers: np.ndarray
+    angles: np.ndarray
+    widths: np.ndarray
+    jaws: np.ndarray
+
+    def __post_init__(self) -> None:
+        k = len(self.centers)
+        if self.centers.shape != (k, 2) or any(len(a) != k for a in (self.angles, self.widths, self.jaws)):
+            raise ValueError(f"inconsistent grasp arrays: centers {self.centers.shape}, angles {self.angles.shape}, "
+                             f"widths {self.widths.shape}, jaws {self.jaws.shape}")
+
+    @classmethod
+    def empty(cls) -> "GraspSet":
+        """No grasps."""
+        z = np.zeros((0,), dtype=np.float64)
+        return cls(np.zeros((0, 2)), z, z.copy(), z.copy())
+
+    @classmethod
+    def create(cls, centers, angles, widths, jaws) -> "GraspSet":
+        """From array-likes; angles are wrapped to [-pi/2, pi/2)."""
+        centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
+        angles = (np.asarray(angles, dtype=np.float64).reshape(-1) + np.pi / 2) % np.pi - np.pi / 2
+        widths = np.asarray(widths, dtype=np.float64).reshape(-1)
+        jaws = np.broadcast_to(np.asarray(jaws, dtype=np.float64), widths.shape).copy()
+        return cls(centers, angles, widths, jaws)
+
+    @classmethod
+    def concatenate(cls, sets: list["GraspSet"]) -> "GraspSet":
+        """All grasps of several sets."""
+        if not sets:
+            return cls.empty()
+        return cls(*(np.concatenate([getattr(s, name) for s in sets])
+                     for name in ("centers", "angles", "widths", "jaws")))
+
+    def __len__(self) -> int:
+        return len(self.centers)
+
+
+@dataclass(frozen=True)
+class ObjectLabel:
+    """One object in one frame: its id within the sequence, grasps, and whether it can be seen."""
+
+    object_id: int
+    grasps: GraspSet
+    visible: bool = True  # False: occluded or out of view in this frame (its grasps are then not scored)
+
+
+@dataclass
+class Frame:
+    """One annotated image. ``load_image`` -> HxWx3 uint8 RGB; ``load_masks`` -> HxW int label image
+    (pixel = object id, 0 = background) or None; ``load_depth`` -> HxW float32 metres or None."""
+
+    name: str
+    load_image: Callable[[], np.ndarray]
+    objects: list[ObjectLabel]
+    load_masks: Callable[[], np.ndarray | None] = lambda: None
+    load_depth: Callable[[], np.ndarray | None] = lambda: None
+
+    def object(self, object_id: int) -> ObjectLabel | None:
+        """The label of one object, or None when it is not annotated in this frame."""
+        return next((o for o in self.objects if o.object_id == object_id), None)
+
+
+@dataclass
+class Sequence:
+    """Frames in time order (a video, a GraspNet scene's views, or a single image)."""
+
+    name: str
+    frames: list[Frame]
+    meta: dict = field(default_factory=dict)  # source dataset, camera intrinsics, fps ...
+
+    def object_ids(self) -> list[int]:
+        """Every object id annotated anywhere in the sequence."""
+        return sorted({o.object_id for f in self.frames for o in f.objects})
+
+
+@dataclass
+class ReadReport:
+    """What a reader read and what it rejected, with reasons (nothing is skipped silently)."""
+
+    read: int = 0
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+
+    def reject(self, path: Path | str, reason: str) -> None:
+        """Record a rejected item."""
+        self.rejected.append((str(path), reason))
+
+    def check(self, what: str, max_rejected_fraction: float = 0.5) -> None:
+        """Raise DatasetError when nothing was read or most items were rejected."""
+        total = self.read + len(self.rejected)
+        if self.read == 0 or len(self.rejected) > max_rejected_fraction * total:
+            first = f"; first: {self.rejected[0][0]}: {self.rejected[0][1]}" if self.rejected else ""
+            raise DatasetError(f"{what}: read {self.read} of {total} items{first}")
+
+    def summary(self) -> str:
+        """One line: counts, and the first rejections."""
+        text = f"read {self.read}, rejected {len(self.rejected)}"
+        for path, reason in self.rejected[:3]:
+            text += f"\n  rejected {path}: {reason}"
+        return text
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB; DatasetError naming the file when it cannot be read."""
+    image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise DatasetError(f"{path}: not a readable image")
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_label_image(path: Path) -> np.ndarray:
+    """A single-channel label/mask image (8 or 16 bit) as an int32 array."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DatasetError(f"{path}: not a readable image")
+    if image.ndim == 3:
+        image = image[..., 0]
+    return image.astype(np.int32)

@@ -1,0 +1,47 @@
+"""Label rasterisation is the inverse of grasp decoding: draw, decode, map back, and the metric agrees."""
+
+import numpy as np
+import pytest
+import torch
+
+from spgrasp_ros.data.labels import LabelConfig, rasterize_object
+from spgrasp_ros.data.types import GraspSet
+from spgrasp_ros.grasps.decode import DecodeConfig, decode_grasps
+from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE, FrameGeometry
+from spgrasp_ros.grasps.rectangles import grasp_corners
+from spgrasp_ros.metrics import RectangleMetric
+from spgrasp_ros.model.channels import COS2, OBJECT, POSITION, SIN2, WIDTH
+
+
+@pytest.mark.parametrize("mode", [RESIZE, LETTERBOX])
+def test_draw_decode_round_trip_on_a_non_square_image(mode):
+    geometry = FrameGeometry((320, 180), 256, mode)
+    truth = GraspSet.create([[100, 60], [220, 120]], [0.4, -1.1], [40, 30], [20, 15])
+    mask = np.zeros((180, 320), dtype=bool)
+    mask[40:140, 80:250] = True
+    targets = rasterize_object(truth, mask, geometry)
+    assert targets.shape == (5, 64, 64)
+    assert set(np.unique(targets[POSITION])) == {0.0, 1.0} and targets[OBJECT].any()
+    decoded = decode_grasps(torch.from_numpy(targets)[None], 256, DecodeConfig(top_k=2, min_distance=3))
+    assert decoded.valid[0].all()
+    centres, angles, widths = geometry.grasps_to_input(decoded.centers[0].numpy(), decoded.angles[0].numpy(),
+                                                       decoded.widths[0].numpy())
+    predicted = grasp_corners(centres, angles, widths, widths * 0.5)
+    correct = RectangleMetric().is_correct(predicted, angles, grasp_corners(truth.centers, truth.angles, truth.widths,
+                                                                           truth.jaws), truth.angles)
+    assert correct.all()
+    order = np.argsort(centres[:, 0])
+    np.testing.assert_allclose(widths[order], [40, 30], rtol=0.03)  # exact up to the disc's pixel grid
+
+
+def test_targets_values_and_empty_objects():
+    geometry = FrameGeometry((128, 128), 128, RESIZE)
+    corner = rasterize_object(GraspSet.create([[64, 64]], [0.0], [50], [25]), None, geometry)
+    assert (corner[POSITION] > 0).sum() == 4  # centre on a pixel corner (map 16.0): the 2x2 block around it
+    targets = rasterize_object(GraspSet.create([[66, 66]], [np.pi / 6], [50], [25]), None, geometry,
+                               LabelConfig(position_radius=1.5, width_scale=100))
+    on = targets[POSITION] > 0
+    assert on.sum() == 9  # centre on map pixel (16, 16)'s centre: its 3x3 block lies within 1.5 px
+    assert np.allclose(targets[COS2][on], np.cos(np.pi / 3)) and np.allclose(targets[SIN2][on], np.sin(np.pi / 3))
+    assert np.allclose(targets[WIDTH][on], 0.5) and not targets[OBJECT].any()
+    assert not rasterize_object(GraspSet.empty(), None, geometry).any()
