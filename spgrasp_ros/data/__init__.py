@@ -1,0 +1,1 @@
+"""Datasets: annotation types, readers of public grasp datasets, recorded sequences, synthetic scenes, labels."""
