@@ -91,6 +91,28 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train(args: argparse.Namespace) -> int:
+    from spgrasp_ros.training.trainer import load_train_config, train
+
+    config = load_train_config(args.config, args.overrides)
+    outcome = train(config, args.out, resume=args.resume)
+    print(f"wrote {outcome.model_path}")
+    return 0
+
+
+def _cmd_synth(args: argparse.Namespace) -> int:
+    import dataclasses
+
+    from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
+
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    config = dataclasses.replace(SynthConfig(), size=(width, height), frames=args.frames,
+                                 max_objects=args.max_objects, occlusion_probability=args.occlusion_probability)
+    folders = write_synthetic(args.out, args.sequences, config, seed=args.seed)
+    print(f"wrote {len(folders)} sequences to {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The shared parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="spgrasp", description="Prompt-driven real-time grasp tracking (SPGrasp).")
@@ -114,6 +136,23 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--threads", type=int, help="torch CPU threads")
     bench.add_argument("--out", default="outputs/bench", help="folder for bench.json and bench.png")
     bench.set_defaults(run=_cmd_bench)
+
+    train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
+    train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/configs/train/demo.yaml)")
+    train.add_argument("--out", required=True, help="run folder (config, logs, checkpoints, model.pt)")
+    train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
+    train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. steps=2000 lr=1e-4")
+    train.set_defaults(run=_cmd_train)
+
+    synth = commands.add_parser("synth", help="write synthetic scenes in the recorded-sequence format")
+    synth.add_argument("--out", required=True, help="folder for the sequences")
+    synth.add_argument("--sequences", type=int, default=10)
+    synth.add_argument("--frames", type=int, default=24)
+    synth.add_argument("--size", default="160x120", help="image size WxH")
+    synth.add_argument("--max-objects", type=int, default=3)
+    synth.add_argument("--occlusion-probability", type=float, default=0.6)
+    synth.add_argument("--seed", type=int, default=0, help="first scene seed (scene i uses seed + i)")
+    synth.set_defaults(run=_cmd_synth)
     return parser
 
 

@@ -168,7 +168,8 @@ class SPGrasp(SAM2Base):
         return heads, entry
 
     def encode_memory(self, features: FrameFeatures, heads: HeadOutputs, from_prompt: bool) -> dict:
-        """Memory entry of one frame (sam2's layout; features stored in bfloat16 as sam2's video predictor).
+        """Memory entry of one frame (sam2's layout; at inference features are stored in bfloat16, as sam2's
+        video predictor does; in training they stay in the compute precision).
 
         ``from_prompt``: binarise the mask before encoding (prompt frames), else sigmoid * 20 - 10.
         """
@@ -185,7 +186,7 @@ class SPGrasp(SAM2Base):
             is_mask_from_pts=from_prompt,
         )
         return {
-            "maskmem_features": features_mem.to(torch.bfloat16),
+            "maskmem_features": features_mem if self.training else features_mem.to(torch.bfloat16),
             "maskmem_pos_enc": pos_enc,
             "obj_ptr": heads.obj_ptr,
             "object_score_logits": heads.object_score_logits,

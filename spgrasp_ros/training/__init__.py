@@ -1,0 +1,1 @@
+"""Training SPGrasp: clips with simulated prompts, the paper's loss, the training loop."""

@@ -1,0 +1,77 @@
+"""The SPGrasp training loss (Mei et al. 2025, Sec. III-D), averaged over the objects and frames of a clip.
+
+Per object and frame, on the decoder's maps (model input / 4):
+- position, width and object mask: class-balanced binary cross-entropy, the positive weight being the
+  negative/positive pixel ratio clamped at 20 / 10 / 5 (the paper; the public code clamps at 100 / 10 / 5);
+- cos 2θ and sin 2θ: mean squared error of tanh(logit) against the target, over all pixels (the paper) or
+  only on grasp pixels (``angle_on_grasps_only``);
+- weights 5 (position), 5 + 5 (angle), 1 (width), 1 (object) as in the paper (the public code: 5 x 2 on
+  position and 1 elsewhere);
+- not in the paper: SAM 2's object-score head, which this package uses to report an object visible or
+  lost, learns presence with a binary cross-entropy of weight ``presence_weight``.
+The object channel is supervised only where the dataset has a mask (``mask_valid``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from spgrasp_ros.model.channels import COS2, OBJECT, POSITION, SIN2, WIDTH
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """Weights and clamps of every loss term; the paper's values are the defaults."""
+
+    position_weight: float = 5.0
+    cos_weight: float = 5.0
+    sin_weight: float = 5.0
+    width_weight: float = 1.0
+    object_weight: float = 1.0
+    presence_weight: float = 1.0
+    position_pos_weight_max: float = 20.0  # clamp of the class-balancing positive weight (public code: 100)
+    width_pos_weight_max: float = 10.0
+    object_pos_weight_max: float = 5.0
+    angle_on_grasps_only: bool = False  # paper: angle MSE over all pixels
+
+
+def balanced_bce(logits: torch.Tensor, target: torch.Tensor, max_pos_weight: float) -> torch.Tensor:
+    """[B, h, w] logits and targets in [0, 1] -> [B] BCE with positive weight clamp(neg / pos, max)."""
+    flat_target = target.flatten(1)
+    positive = (flat_target > 0).sum(1).float()
+    negative = flat_target.size(1) - positive
+    pos_weight = torch.clamp(negative / positive.clamp(min=1.0), max=max_pos_weight)
+    losses = F.binary_cross_entropy_with_logits(logits.flatten(1), flat_target, reduction="none",
+                                                pos_weight=pos_weight[:, None])
+    return losses.mean(1)
+
+
+def frame_loss(object_logits: torch.Tensor, grasp_logits: torch.Tensor, object_score_logits: torch.Tensor,
+               targets: torch.Tensor, visible: torch.Tensor, mask_valid: torch.Tensor,
+               config: LossConfig = LossConfig()) -> dict[str, torch.Tensor]:
+    """Loss terms of B objects in one frame, each averaged over the objects.
+
+    object_logits [B, 1, h, w]; grasp_logits [B, 4, h, w] (position, cos, sin, width); object_score_logits
+    [B, 1]; targets [B, 5, h, w] (``data.labels``); visible, mask_valid [B] bool.
+    """
+    terms = {
+        "position": balanced_bce(grasp_logits[:, POSITION], targets[:, POSITION], config.position_pos_weight_max),
+        "width": balanced_bce(grasp_logits[:, WIDTH], targets[:, WIDTH], config.width_pos_weight_max),
+    }
+    region = (targets[:, POSITION] > 0).float() if config.angle_on_grasps_only else torch.ones_like(targets[:, POSITION])
+    count = region.flatten(1).sum(1).clamp(min=1.0)
+    for name, channel in (("cos", COS2), ("sin", SIN2)):
+        error = (torch.tanh(grasp_logits[:, channel]) - targets[:, channel]) ** 2 * region
+        terms[name] = error.flatten(1).sum(1) / count
+    object_bce = balanced_bce(object_logits[:, 0], targets[:, OBJECT], config.object_pos_weight_max)
+    terms["object"] = object_bce * mask_valid.float()
+    terms["presence"] = F.binary_cross_entropy_with_logits(object_score_logits[:, 0], visible.float(),
+                                                           reduction="none")
+    terms = {name: value.mean() for name, value in terms.items()}
+    terms["total"] = (config.position_weight * terms["position"] + config.cos_weight * terms["cos"]
+                      + config.sin_weight * terms["sin"] + config.width_weight * terms["width"]
+                      + config.object_weight * terms["object"] + config.presence_weight * terms["presence"])
+    return terms
