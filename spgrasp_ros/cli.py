@@ -113,6 +113,33 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_eval(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from spgrasp_ros.evaluate import evaluate, parse_data_spec, write_results
+    from spgrasp_ros.model.checkpoints import load_checkpoint
+    from spgrasp_ros.tracker.streaming import GraspTracker
+
+    model, config, extra = load_checkpoint(args.checkpoint)
+    if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
+        config = config.replace(n_hist=args.n_hist)
+    tracker = GraspTracker(model, config, device=args.device)
+    splits = dict(parse_data_spec(spec) for spec in args.data)
+    intervals = tuple(int(v) for v in args.intervals.split(","))
+    results = evaluate(tracker, splits, intervals)
+    meta = {"checkpoint": args.checkpoint, "model_config": config.to_dict(), "data": args.data,
+            "device": str(tracker.device)}
+    paths = write_results(results, Path(args.out), meta)
+    for split, cells in results.items():
+        for cell, figures in cells.items():
+            accuracy = figures["grasp_accuracy"]
+            print(f"{split:24s} {cell:12s} grasp accuracy {100 * accuracy:5.1f} % over {figures['scored']} "
+                  f"object-frames, mask IoU {figures['mask_iou'] or 0:.3f}, lost {100 * (figures['lost_rate'] or 0):.1f} %"
+                  if accuracy is not None else f"{split:24s} {cell:12s} nothing scored")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The shared parser with every sub-command."""
     parser = argparse.ArgumentParser(prog="spgrasp", description="Prompt-driven real-time grasp tracking (SPGrasp).")
@@ -153,6 +180,17 @@ def build_parser() -> argparse.ArgumentParser:
     synth.add_argument("--occlusion-probability", type=float, default=0.6)
     synth.add_argument("--seed", type=int, default=0, help="first scene seed (scene i uses seed + i)")
     synth.set_defaults(run=_cmd_synth)
+
+    evaluation = commands.add_parser("eval", help="grasp accuracy of a checkpoint per split and prompt interval")
+    evaluation.add_argument("--checkpoint", required=True, help="SPGrasp checkpoint")
+    evaluation.add_argument("--data", action="append", default=None, metavar="SPEC",
+                            help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or <kind>:<path> with kind "
+                                 "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
+    evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
+    evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
+    evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
+    evaluation.set_defaults(run=_cmd_eval, data=None)
     return parser
 
 
@@ -167,6 +205,8 @@ def _cuda_available() -> bool:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``spgrasp``; returns the process exit code."""
     args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) == "eval" and not args.data:
+        args.data = ["synthetic:seed=100000,sequences=20"]
     run: Callable[[argparse.Namespace], int] = args.run
     return run(args)
 

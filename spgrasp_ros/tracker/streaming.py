@@ -55,11 +55,14 @@ class TrackerConfig:
 class TrackerOutput:
     """One frame's result: the ROS-facing record plus the masks.
 
-    masks: [N, H, W] bool at input resolution, in the order of ``result.objects`` (ascending id).
+    masks: [N, H, W] bool at input resolution, in the order of ``result.objects`` (ascending id);
+    created_ids: the ids of the objects this frame's prompt created, in the prompt's order (boxes, clicks,
+    masks).
     """
 
     result: FrameResult
     masks: np.ndarray
+    created_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -250,6 +253,7 @@ class GraspTracker:
             cohort.frames_lost = frames_lost[position:position + len(cohort.ids)]
             position += len(cohort.ids)
         self._cohorts, self._frame_index, self._next_id = cohorts, frame_index, next_id
+        output.created_ids = list(range(self._next_id - len(new_objects), self._next_id))
         return output
 
     @staticmethod

@@ -56,7 +56,7 @@ def test_append_remove_reset_and_ids():
     assert [s.id for s in out.result.objects] == [1, 2] and out.masks.shape == (2, 64, 96)
     tracker.step(next(frames))
     out = tracker.step(next(frames), Prompt.create(points=[[70, 30], [75, 35]], labels=[1, 1], append=True))
-    assert tracker.object_ids == [1, 2, 3]
+    assert tracker.object_ids == [1, 2, 3] and out.created_ids == [3]
     assert [s.frames_since_prompt for s in out.result.objects] == [2, 2, 0]
     tracker.remove([2])
     out = tracker.step(next(frames))
