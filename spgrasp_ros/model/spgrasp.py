@@ -30,12 +30,14 @@ class HeadOutputs:
     """Per prompt b of a batch B, at 1/4 of the model input (h = w = image_size / 4) unless noted.
 
     object_logits: [B, 1, h, w] SAM 2's chosen mask (NO_OBJ_SCORE where the object is absent);
+    object_logits_raw: [B, 1, h, w] the same mask before the absent-object replacement (for training losses);
     object_logits_full: [B, 1, S, S] the same, bilinearly upsampled to the model input;
     grasp_logits: [B, 4, h, w] position, cos 2θ, sin 2θ, width logits; obj_ptr: [B, C];
     object_score_logits: [B, 1] (> 0: present); iou: [B, 1] predicted IoU of the chosen mask.
     """
 
     object_logits: torch.Tensor
+    object_logits_raw: torch.Tensor
     object_logits_full: torch.Tensor
     grasp_logits: torch.Tensor
     obj_ptr: torch.Tensor
@@ -113,14 +115,13 @@ class SPGrasp(SAM2Base):
         masks, iou, tokens = decoder.select(out, multimask_output)
 
         present = out.object_score_logits > 0
-        if self.pred_obj_scores:
-            masks = torch.where(present[:, None, None], masks, NO_OBJ_SCORE)
-        masks = masks.float()
+        raw = masks.float()
+        masks = torch.where(present[:, None, None], raw, NO_OBJ_SCORE) if self.pred_obj_scores else raw
         token = tokens[:, 0]
         if multimask_output:
             best = torch.argmax(iou, dim=-1)
             rows = torch.arange(batch, device=device)
-            masks, iou = masks[rows, best].unsqueeze(1), iou[rows, best].unsqueeze(1)
+            masks, raw, iou = masks[rows, best].unsqueeze(1), raw[rows, best].unsqueeze(1), iou[rows, best].unsqueeze(1)
             if tokens.size(1) > 1:
                 token = tokens[rows, best]
         full = F.interpolate(masks, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
@@ -131,7 +132,7 @@ class SPGrasp(SAM2Base):
             if self.fixed_no_obj_ptr:
                 obj_ptr = weight * obj_ptr
             obj_ptr = obj_ptr + (1 - weight) * self.no_obj_ptr
-        return HeadOutputs(masks, full, out.grasp_logits.float(), obj_ptr, out.object_score_logits, iou)
+        return HeadOutputs(masks, raw, full, out.grasp_logits.float(), obj_ptr, out.object_score_logits, iou)
 
     def step(self, frame_index: int, features: FrameFeatures, memory: dict, is_prompt_frame: bool,
              point_inputs: dict | None = None, mask_inputs: torch.Tensor | None = None,
@@ -198,4 +199,4 @@ class SPGrasp(SAM2Base):
         sam = self._use_mask_as_output(pix_feat, high_res, mask_inputs)
         _, _, iou, low, full, obj_ptr, score = sam
         grasp = self.forward_heads(pix_feat, high_res, None, mask_inputs, multimask_output=False).grasp_logits
-        return HeadOutputs(low, full, grasp, obj_ptr, score, iou)
+        return HeadOutputs(low, low, full, grasp, obj_ptr, score, iou)

@@ -44,7 +44,7 @@ class ClipLoss(nn.Module):
         totals: dict[str, torch.Tensor] = {}
         heads = forward_clip(self.model, clip)
         for t, out in enumerate(heads):
-            terms = frame_loss(out.object_logits, out.grasp_logits, out.object_score_logits,
+            terms = frame_loss(out.object_logits_raw, out.grasp_logits, out.object_score_logits,
                                clip.targets[t].to(device), clip.visible[t].to(device), clip.mask_valid[t].to(device),
                                self.config)
             for name, value in terms.items():

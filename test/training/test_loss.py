@@ -54,3 +54,25 @@ def test_loss_decreases_when_predictions_approach_targets():
     args = (torch.tensor([[4.0]]), targets, torch.tensor([True]), torch.tensor([True]))
     assert frame_loss(object_good, good, *args)["total"] < frame_loss(torch.zeros(1, 1, 8, 8),
                                                                      torch.zeros(1, 4, 8, 8), *args)["total"]
+
+
+def test_width_loss_on_grasps_is_unbiased_and_the_balanced_one_is_not():
+    """Minimise each width loss over a constant prediction: the grasp-only BCE recovers the target width."""
+    targets = torch.zeros(1, 5, 8, 8)
+    targets[0, 0, 2:4, 2:4] = 1.0
+    targets[0, 3, 2:4, 2:4] = 0.2
+    for config, expected in ((LossConfig(width_on_grasps_only=True), 0.2), (LossConfig(), None)):
+        logit = torch.zeros(1, requires_grad=True)
+        optimizer = torch.optim.Adam([logit], lr=0.05)
+        for _ in range(600):
+            grasp = torch.zeros(1, 4, 8, 8)
+            grasp[0, 3] = logit
+            terms = frame_loss(torch.zeros(1, 1, 8, 8), grasp, torch.zeros(1, 1), targets, torch.tensor([True]),
+                               torch.tensor([False]), config)
+            optimizer.zero_grad()
+            terms["width"].backward()
+            optimizer.step()
+        if expected is not None:
+            assert torch.sigmoid(logit).item() == pytest.approx(expected, abs=0.01)
+        else:  # the paper's balanced BCE over all pixels pulls grasp widths away from the target
+            assert abs(torch.sigmoid(logit).item() - 0.2) > 0.05
