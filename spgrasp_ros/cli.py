@@ -120,7 +120,9 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from spgrasp_ros.model.checkpoints import load_checkpoint
     from spgrasp_ros.tracker.streaming import GraspTracker
 
-    model, config, extra = load_checkpoint(args.checkpoint)
+    from spgrasp_ros.models import resolve_checkpoint
+
+    model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
     tracker = GraspTracker(model, config, device=args.device)
@@ -182,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     synth.set_defaults(run=_cmd_synth)
 
     evaluation = commands.add_parser("eval", help="grasp accuracy of a checkpoint per split and prompt interval")
-    evaluation.add_argument("--checkpoint", required=True, help="SPGrasp checkpoint")
+    evaluation.add_argument("--checkpoint", default="demo", help="SPGrasp checkpoint file or bundled name (demo)")
     evaluation.add_argument("--data", action="append", default=None, metavar="SPEC",
                             help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or <kind>:<path> with kind "
                                  "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")

@@ -3,7 +3,9 @@
 The maps live in model space at the decoder's resolution (the model input side S / 4), in the channel order
 of ``spgrasp_ros.model.channels``:
 - POSITION: 1 on a disc of ``position_radius`` map pixels around every ground-truth grasp centre, else 0
-  (the public SPGrasp code draws small squares around centres);
+  (the public SPGrasp code draws small squares around centres). With ``centre_bias`` b > 0 the value falls
+  to 1 - b for the grasps farthest from the middle of the object's grasps: all stay positive, but the best
+  (top-1) peak moves to the central grasps instead of anywhere along a ridge of equal values;
 - COS2 / SIN2: cos 2θ and sin 2θ of the grasp on its disc, 0 elsewhere;
 - WIDTH: opening / ``width_scale`` (model-input pixels, clipped to 1) on the disc, 0 elsewhere;
 - OBJECT: the object's mask.
@@ -32,6 +34,7 @@ class LabelConfig:
 
     position_radius: float = 1.5  # [map px] radius of the positive disc around each grasp centre
     width_scale: float = 100.0  # [model px] opening that maps to 1.0 (must equal DecodeConfig.width_scale)
+    centre_bias: float = 0.0  # position target of the outermost grasps = 1 - centre_bias (0: all 1)
 
 
 def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameGeometry,
@@ -55,7 +58,9 @@ def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameG
         distance[closer], nearest[closer] = d[closer], k
     positive = nearest >= 0
     chosen = nearest[positive]
-    targets[POSITION][positive] = 1.0
+    offset = np.linalg.norm(centres - centres.mean(axis=0), axis=1)
+    quality = 1.0 - config.centre_bias * (offset / offset.max() if offset.max() > 0 else offset)
+    targets[POSITION][positive] = quality[chosen]
     targets[COS2][positive] = np.cos(2 * angles[chosen])
     targets[SIN2][positive] = np.sin(2 * angles[chosen])
     targets[WIDTH][positive] = np.clip(widths[chosen] / config.width_scale, 0.0, 1.0)

@@ -45,3 +45,16 @@ def test_targets_values_and_empty_objects():
     assert np.allclose(targets[COS2][on], np.cos(np.pi / 3)) and np.allclose(targets[SIN2][on], np.sin(np.pi / 3))
     assert np.allclose(targets[WIDTH][on], 0.5) and not targets[OBJECT].any()
     assert not rasterize_object(GraspSet.empty(), None, geometry).any()
+
+
+def test_centre_bias_ranks_central_grasps_first():
+    geometry = FrameGeometry((128, 128), 128, RESIZE)
+    grasps = GraspSet.create([[30, 64], [66, 64], [102, 64]], [0.0, 0.0, 0.0], [20, 20, 20], [10, 10, 10])
+    flat = rasterize_object(grasps, None, geometry)
+    graded = rasterize_object(grasps, np.ones((128, 128), bool), geometry, LabelConfig(centre_bias=0.5))
+    assert set(np.unique(flat[POSITION])) == {0.0, 1.0}
+    row = graded[POSITION, 16]  # the map row through the three centres
+    assert row[16] == pytest.approx(1.0) and row[7] == pytest.approx(0.5) and row[25] == pytest.approx(0.5)
+    decoded = decode_grasps(torch.from_numpy(graded)[None], 128, DecodeConfig(top_k=1))
+    assert decoded.valid[0, 0]
+    assert decoded.centers[0, 0].tolist() == pytest.approx([66.0, 66.0], abs=4.0)
