@@ -3,7 +3,9 @@
 Grasp centres are local maxima of the position map inside the object's mask (SPGrasp, Mei et al. 2025,
 Sec. III-C): a pixel is a candidate when it equals the maximum of its (2 * min_distance + 1)^2 neighbourhood
 and exceeds ``position_threshold``; candidates are then taken best first, each one suppressing the others
-within ``min_distance`` (so a plateau, e.g. a saturated sigmoid, yields one grasp, not several). The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
+within ``min_distance`` (so a plateau, e.g. a saturated sigmoid, yields one grasp, not several). Candidates
+are ranked on the position map smoothed by a 3x3 mean (``peak_smoothing``), which puts a plateau's pick at
+its centre rather than its first pixel; the reported score is the unsmoothed value. The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
 ``width_scale``. Everything stays batched on the device until one copy of [N, K] results back.
 Positions are returned in model-input pixels (continuous, origin at the top-left corner); map them to the
 input image with ``FrameGeometry.grasps_to_input``.
@@ -29,6 +31,7 @@ class DecodeConfig:
     top_k: int = 5  # grasps per object at most
     width_scale: float = 100.0  # [model px] width map value 1.0 corresponds to this opening
     jaw_ratio: float = 0.5  # jaw size = jaw_ratio * width (rectangles for drawing and the metric)
+    peak_smoothing: bool = True  # rank candidates on a 3x3 mean of the position map (centres plateaus)
 
     def __post_init__(self) -> None:
         if self.top_k < 1 or self.min_distance < 0 or self.width_scale <= 0 or self.jaw_ratio <= 0:
@@ -64,10 +67,14 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
     position = maps[:, POSITION] * (maps[:, OBJECT] > config.mask_threshold)
     if valid_region is not None:
         position = position * valid_region
+    ranking = position
+    if config.peak_smoothing:
+        ranking = F.avg_pool2d(position[:, None], 3, stride=1, padding=1, count_include_pad=False)[:, 0]
+        ranking = ranking * (position > 0)  # never rank a pixel outside the mask or the valid region
     size = 2 * config.min_distance + 1
-    local_max = F.max_pool2d(position[:, None], size, stride=1, padding=config.min_distance)[:, 0]
-    peaks = (position >= local_max) & (position > config.position_threshold)
-    candidates = torch.where(peaks, position, torch.full_like(position, -1.0)).reshape(n, -1)
+    local_max = F.max_pool2d(ranking[:, None], size, stride=1, padding=config.min_distance)[:, 0]
+    peaks = (ranking >= local_max) & (position > config.position_threshold)
+    candidates = torch.where(peaks, ranking, torch.full_like(ranking, -1.0)).reshape(n, -1)
     k = min(config.top_k, h * w)
     grid_rows = torch.arange(h, device=maps.device).repeat_interleave(w)  # [h*w]
     grid_cols = torch.arange(w, device=maps.device).repeat(h)
@@ -79,8 +86,9 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
         near = ((grid_rows[None] - (where // w)[:, None]).abs() <= config.min_distance) & \
             ((grid_cols[None] - (where % w)[:, None]).abs() <= config.min_distance)
         candidates = candidates.masked_fill(near, -1.0)
-    scores, index = torch.stack(picked_scores, 1), torch.stack(picked_index, 1)
-    valid = scores > config.position_threshold
+    index = torch.stack(picked_index, 1)
+    valid = torch.stack(picked_scores, 1) >= 0  # a real candidate (suppressed and empty slots are -1)
+    scores = position.reshape(n, -1).gather(1, index)
     rows, cols = index // w, index % w
     flat = maps.reshape(n, NUM_CHANNELS, -1)
     pick = lambda channel: flat[:, channel].gather(1, index)  # noqa: E731
