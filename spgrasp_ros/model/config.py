@@ -24,6 +24,7 @@ class ModelConfig:
     #                  0 = no memory: only the prompt frame is remembered (the ablation)
     max_obj_ptrs: int = 16  # object pointers of the prompt frame + up to this - 1 recent frames (SAM 2: 16)
     memory_source: str = MEMORY_FROM_OBJECT  # "object" (SAM 2, public SPGrasp code) or "position" (paper Eq. 3)
+    grasp_refiner_channels: int = 0  # > 0: add the small convolutional grasp refiner (grasp_decoder.py)
     overrides: tuple[str, ...] = field(default=())  # extra hydra overrides of the sam2 config, "key=value"
     #                                                 under `model.` (e.g. a tiny trunk for tests)
 

@@ -68,15 +68,18 @@ class FrameFeatures:
 class SPGrasp(SAM2Base):
     """SAM 2 with the SPGrasp grasp decoder; all SAM2Base constructor arguments apply."""
 
-    def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, **kwargs) -> None:
+    def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, grasp_refiner_channels: int = 0,
+                 **kwargs) -> None:
         if memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
+        self._grasp_refiner_channels = grasp_refiner_channels  # read by _build_sam_heads during super().__init__
         super().__init__(*args, **kwargs)
         self.memory_source = memory_source  # which decoder output the memory encoder sees
 
     def _build_sam_heads(self) -> None:
         super()._build_sam_heads()
-        self.sam_mask_decoder = GraspMaskDecoder.from_mask_decoder(self.sam_mask_decoder)
+        self.sam_mask_decoder = GraspMaskDecoder.from_mask_decoder(self.sam_mask_decoder,
+                                                                   self._grasp_refiner_channels)
 
     # --- per-frame pieces ------------------------------------------------------------------------------------
     def frame_features(self, backbone: dict, batch: int) -> FrameFeatures:

@@ -15,16 +15,20 @@ def forward_clip(model: SPGrasp, clip: Clip) -> list[HeadOutputs]:
     becomes the conditioning memory and earlier memory is dropped, as in the tracker."""
     frames, objects = clip.targets.shape[:2]
     device = next(model.parameters()).device
+    # sam2 scales pointer distances by min(num_frames, max_obj_ptrs_in_encoder) - 1; a stream uses the cap, so
+    # training must too (the clip length would scale the same distance differently)
+    num_frames = max(frames, model.max_obj_ptrs_in_encoder)
     outputs, memory = [], None
     for t in range(frames):
         features = model.frame_features(model.forward_image(clip.images[t:t + 1].to(device)), objects)
         if t in clip.prompt_frames:
             k = clip.prompt_frames.index(t)
             points = {"point_coords": clip.points[k].to(device), "point_labels": clip.labels[k].to(device)}
-            heads, entry = model.step(t, features, {}, is_prompt_frame=True, point_inputs=points, num_frames=frames)
+            heads, entry = model.step(t, features, {}, is_prompt_frame=True, point_inputs=points,
+                                      num_frames=num_frames)
             memory = {"cond_frame_outputs": {t: entry}, "non_cond_frame_outputs": {}}
         else:
-            heads, entry = model.step(t, features, memory, is_prompt_frame=False, num_frames=frames)
+            heads, entry = model.step(t, features, memory, is_prompt_frame=False, num_frames=num_frames)
             memory["non_cond_frame_outputs"][t] = entry
         outputs.append(heads)
     return outputs
