@@ -31,7 +31,7 @@ def test_untrained_refiner_changes_nothing_and_loads_as_new(tmp_path):
     assert {k for k in report.new} == set(missing)
 
 
-def test_trained_refiner_changes_only_the_grasp_maps():
+def test_trained_refiner_changes_only_angle_and_width():
     config = load_model_config("test_tiny").replace(image_size=128, grasp_refiner_channels=16)
     torch.manual_seed(2)
     model = build_model(config)
@@ -39,5 +39,6 @@ def test_trained_refiner_changes_only_the_grasp_maps():
     with torch.no_grad():
         model.sam_mask_decoder.grasp_refiner[-1].bias.fill_(0.5)
     after = _heads(model)
-    assert torch.allclose(after.grasp_logits, before.grasp_logits + 0.5)
+    assert torch.allclose(after.grasp_logits[:, 1:], before.grasp_logits[:, 1:] + 0.5)
+    assert torch.equal(after.grasp_logits[:, 0], before.grasp_logits[:, 0]), "position stays the token's"
     assert torch.equal(after.object_logits, before.object_logits) and torch.equal(after.obj_ptr, before.obj_ptr)
