@@ -109,7 +109,8 @@ def test_pip_install_gives_the_ros_free_core(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("spgrasp_ros/__init__.py", "spgrasp_ros/cli.py", "spgrasp_ros/prompts.py",
                    "spgrasp_ros/results.py", "spgrasp_ros/nodes/conversions.py", "spgrasp_ros/model/spgrasp.py",
-                   "spgrasp_ros/tracker/streaming.py", "spgrasp_ros/configs/model/base_plus.yaml"):
+                   "spgrasp_ros/tracker/streaming.py", "spgrasp_ros/configs/model/base_plus.yaml",
+                   "spgrasp_ros/configs/train/demo.yaml", "spgrasp_ros/data/readers/graspnet.py"):
         assert module in names
     assert not any(n.startswith(("spgrasp_ros/msg", "spgrasp_ros/srv")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
