@@ -157,14 +157,8 @@ def plot_results(results: dict, out_dir: Path) -> list[Path]:
     labels = {"interval_0": "first frame only", "interval_1": "every frame"}
     ax.set_xticks(np.arange(len(intervals)) + width * (len(splits) - 1) / 2,
                   [labels.get(k, f"every {k.split('_')[1]} frames") for k in intervals])
-    ax.set_ylabel("grasp accuracy [%]")
-    ax.set_ylim(0, 100)
-    ax.set_title("Accuracy vs prompt interval (IoU > 0.25, angle < 30 deg)")
-    ax.legend()
-    fig.tight_layout()
-    paths.append(out_dir / "accuracy_vs_prompt_interval.png")
-    fig.savefig(paths[-1], dpi=100)
-    plt.close(fig)
+    paths.append(_save_accuracy_plot(fig, ax, "Accuracy vs prompt interval (IoU > 0.25, angle < 30 deg)",
+                                     out_dir / "accuracy_vs_prompt_interval.png"))
 
     fig, ax = plt.subplots(figsize=(7, 4))
     for split in splits:
@@ -176,15 +170,23 @@ def plot_results(results: dict, out_dir: Path) -> list[Path]:
             ax.axhline(cells[str(NEVER_OCCLUDED)]["accuracy"] * 100, linestyle="--", alpha=0.6,
                        label=f"{split}: never occluded")
     ax.set_xlabel("frames since the object reappeared")
+    paths.append(_save_accuracy_plot(fig, ax, "Recovery after occlusion (prompt on the first frame only)",
+                                     out_dir / "accuracy_vs_frames_since_occlusion.png"))
+    return paths
+
+
+def _save_accuracy_plot(fig, ax, title: str, path: Path) -> Path:
+    """Common finish of the accuracy plots: percent axis, title, legend, written to ``path``."""
+    import matplotlib.pyplot as plt
+
     ax.set_ylabel("grasp accuracy [%]")
     ax.set_ylim(0, 100)
-    ax.set_title("Recovery after occlusion (prompt on the first frame only)")
+    ax.set_title(title)
     ax.legend()
     fig.tight_layout()
-    paths.append(out_dir / "accuracy_vs_frames_since_occlusion.png")
-    fig.savefig(paths[-1], dpi=100)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
-    return paths
+    return path
 
 
 def write_results(results: dict, out_dir: Path, meta: dict) -> list[Path]:
