@@ -76,3 +76,16 @@ def test_width_loss_on_grasps_is_unbiased_and_the_balanced_one_is_not():
             assert torch.sigmoid(logit).item() == pytest.approx(expected, abs=0.01)
         else:  # the paper's balanced BCE over all pixels pulls grasp widths away from the target
             assert abs(torch.sigmoid(logit).item() - 0.2) > 0.05
+
+
+def test_dice_penalises_covering_other_objects():
+    targets = torch.zeros(1, 5, 8, 8)
+    targets[0, 4, :, :2] = 1.0  # the prompted object: two columns
+    own_only = torch.full((1, 1, 8, 8), -8.0)
+    own_only[0, 0, :, :2] = 8.0
+    everything = torch.full((1, 1, 8, 8), -8.0)
+    everything[0, 0, :, :6] = 8.0  # also covers other objects in columns 2..5
+    config = LossConfig(object_dice_weight=1.0)
+    args = (torch.zeros(1, 4, 8, 8), torch.zeros(1, 1), targets, torch.tensor([True]), torch.tensor([True]), config)
+    assert frame_loss(own_only, *args)["dice"] < 0.01
+    assert frame_loss(everything, *args)["dice"] > 0.4
