@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from spgrasp_ros.data.types import Frame, Sequence
+from spgrasp_ros.data.types import Sequence, object_box
 from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.metrics import RectangleMetric
 from spgrasp_ros.prompts import Prompt
@@ -58,20 +58,6 @@ class Tally:
         }
 
 
-def _prompt_box(frame: Frame, object_id: int, masks: np.ndarray | None) -> list[float] | None:
-    if masks is not None:
-        ys, xs = np.nonzero(masks == object_id)
-        return [float(xs.min()), float(ys.min()), float(xs.max() + 1), float(ys.max() + 1)] if len(xs) else None
-    grasps = frame.object(object_id).grasps
-    if not len(grasps):
-        return None
-    corners = grasp_corners(grasps.centers, grasps.angles, grasps.widths, grasps.jaws).reshape(-1, 2)
-    height, width = frame.load_image().shape[:2]
-    x0, y0 = np.clip(corners.min(0), 0, [width, height])
-    x1, y1 = np.clip(corners.max(0), 0, [width, height])
-    return [float(x0), float(y0), float(x1), float(y1)] if x1 > x0 and y1 > y0 else None
-
-
 def evaluate_sequence(tracker: GraspTracker, sequence: Sequence, interval: int, tally: Tally,
                       metric: RectangleMetric = RectangleMetric()) -> None:
     """Track one sequence with prompts every ``interval`` frames (0: first only) and add to ``tally``."""
@@ -83,8 +69,9 @@ def evaluate_sequence(tracker: GraspTracker, sequence: Sequence, interval: int, 
         prompt = None
         if t == 0 or (interval > 0 and t % interval == 0):
             targets = [o.object_id for o in frame.objects if o.visible and (t == 0 or o.object_id in mapping)]
-            boxes = {i: _prompt_box(frame, i, masks) for i in targets}
-            boxes = {i: b for i, b in boxes.items() if b is not None}
+            size = (image.shape[1], image.shape[0])
+            boxes = {i: object_box(frame, i, masks, size) for i in targets}
+            boxes = {i: b.tolist() for i, b in boxes.items() if b is not None}
             if boxes:
                 remove = [mapping[i] for i in boxes if i in mapping]
                 prompt = Prompt.create(boxes=list(boxes.values()), append=t > 0, remove_ids=remove)

@@ -128,6 +128,23 @@ class ReadReport:
         return text
 
 
+def object_box(frame: Frame, object_id: int, masks: np.ndarray | None, size: tuple[int, int]) -> np.ndarray | None:
+    """[4] x_min, y_min, x_max, y_max of an object in an image of ``size`` (W, H): its mask's box, or without
+    a mask the box around its grasp rectangles (clipped to the image); None when it has neither."""
+    if masks is not None:
+        ys, xs = np.nonzero(masks == object_id)
+        return np.array([xs.min(), ys.min(), xs.max() + 1.0, ys.max() + 1.0]) if len(xs) else None
+    from spgrasp_ros.grasps.rectangles import grasp_corners
+
+    label = frame.object(object_id)
+    if label is None or not len(label.grasps):
+        return None
+    grasps = label.grasps
+    corners = grasp_corners(grasps.centers, grasps.angles, grasps.widths, grasps.jaws).reshape(-1, 2)
+    box = np.clip(np.concatenate([corners.min(0), corners.max(0)]), 0, [*size, *size])
+    return box if box[2] > box[0] and box[3] > box[1] else None
+
+
 def read_rgb(path: Path) -> np.ndarray:
     """An image file as HxWx3 uint8 RGB; DatasetError naming the file when it cannot be read."""
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)

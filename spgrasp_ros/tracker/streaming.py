@@ -28,10 +28,9 @@ from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
 from spgrasp_ros.prompts import ObjectPrompt, Prompt, PromptError
 from spgrasp_ros.results import FrameResult, Grasp, ObjectState
 from spgrasp_ros.timing import StageTimer, stage
+from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)  # sam2's input normalisation
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class FrameError(ValueError):
@@ -68,8 +67,7 @@ class TrackerOutput:
 @dataclass
 class _Cohort:
     ids: list[int]
-    bank: MemoryBank
-    prompt_frame: int
+    bank: MemoryBank  # also holds the prompt frame
     frames_lost: list[int]
 
 
@@ -95,8 +93,6 @@ class GraspTracker:
         self.model_config = model_config
         self.config = config
         self.device = next(model.parameters()).device
-        self._mean = torch.tensor(IMAGENET_MEAN, device=self.device).view(1, 3, 1, 1)
-        self._std = torch.tensor(IMAGENET_STD, device=self.device).view(1, 3, 1, 1)
         self._cohorts: list[_Cohort] = []
         self._frame_index = -1  # index of the last processed frame
         self._next_id = 1
@@ -136,7 +132,7 @@ class GraspTracker:
                 kept.append(cohort)
             elif keep:
                 index = torch.tensor(keep, device=self.device)
-                kept.append(_Cohort([cohort.ids[j] for j in keep], cohort.bank.select(index), cohort.prompt_frame,
+                kept.append(_Cohort([cohort.ids[j] for j in keep], cohort.bank.select(index),
                                     [cohort.frames_lost[j] for j in keep]))
         return kept
 
@@ -161,16 +157,8 @@ class GraspTracker:
         return tensor.permute(2, 0, 1).unsqueeze(0), (int(width), int(height))
 
     def preprocess(self, frame: torch.Tensor, geometry: FrameGeometry) -> torch.Tensor:
-        """[1, 3, H, W] uint8 -> [1, 3, S, S] normalised float32 (bilinear, antialiased when shrinking)."""
-        image = frame.float() / 255.0
-        width, height = geometry.resized_size
-        image = F.interpolate(image, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
-        image = (image - self._mean) / self._std
-        if geometry.mode != RESIZE:
-            x0, y0, x1, y1 = geometry.content_box
-            size = geometry.model_size
-            image = F.pad(image, (x0, size - x1, y0, size - y1))  # zero = the mean colour after normalising
-        return image
+        """[1, 3, H, W] uint8 -> [1, 3, S, S] normalised float32 (``preprocess.normalise_frame``)."""
+        return normalise_frame(frame, geometry)
 
     def _geometry(self, image_size: tuple[int, int]) -> FrameGeometry:
         return FrameGeometry(image_size, self.model_config.image_size, self.config.preprocess)
@@ -240,7 +228,7 @@ class GraspTracker:
                 ids = list(range(next_id, next_id + len(group)))
                 next_id += len(group)
                 bank = MemoryBank(frame_index, entry, self.model_config.n_hist, self.model_config.max_obj_ptrs)
-                cohorts.append(_Cohort(ids, bank, frame_index, [0] * len(group)))
+                cohorts.append(_Cohort(ids, bank, [0] * len(group)))
                 heads.append(out)
             with stage(self.timer, "grasp_decode"):
                 output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
@@ -321,6 +309,7 @@ class GraspTracker:
 
         threshold = self.config.presence_threshold
         lost = [n for c in cohorts for n in c.frames_lost]
+        prompt_frames = [c.bank.prompt_frame for c in cohorts for _ in c.ids]
         states, grasps = [], []
         centers, angles, widths = geometry.grasps_to_input(host["centers"].reshape(-1, 2), host["angles"].reshape(-1),
                                                            host["widths"].reshape(-1))
@@ -332,9 +321,8 @@ class GraspTracker:
             if host["area"][b] > 0:
                 ys, xs = np.flatnonzero(rows[b]), np.flatnonzero(cols[b])
                 bbox = (float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1))
-            cohort_frame = next(c.prompt_frame for c in cohorts if object_id in c.ids)
             states.append(ObjectState(object_id, visible, float(host["presence"][b]), int(host["area"][b]), bbox,
-                                      frame_index - cohort_frame, lost[b]))
+                                      frame_index - prompt_frames[b], lost[b]))
             if not visible:
                 continue
             for j in range(k):

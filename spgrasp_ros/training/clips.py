@@ -16,10 +16,9 @@ import numpy as np
 import torch
 
 from spgrasp_ros.data.labels import LabelConfig, rasterize_object
-from spgrasp_ros.data.types import Frame, GraspSet, Sequence
+from spgrasp_ros.data.types import Frame, GraspSet, Sequence, object_box
 from spgrasp_ros.grasps.frame_geometry import FrameGeometry
-from spgrasp_ros.grasps.rectangles import grasp_corners
-from spgrasp_ros.tracker.streaming import IMAGENET_MEAN, IMAGENET_STD
+from spgrasp_ros.tracker.preprocess import normalise_frame
 
 
 @dataclass(frozen=True)
@@ -55,16 +54,6 @@ class Clip:
     labels: torch.Tensor
 
 
-def _normalise(image: np.ndarray, geometry: FrameGeometry) -> np.ndarray:
-    model = geometry.preprocess(image.astype(np.float32) / 255.0)
-    if geometry.mode != "resize":  # padding is the mean colour: zero after normalising
-        x0, y0, x1, y1 = geometry.content_box
-        pad = np.ones(model.shape[:2], dtype=bool)
-        pad[y0:y1, x0:x1] = False
-        model[pad] = IMAGENET_MEAN
-    return ((model - IMAGENET_MEAN) / IMAGENET_STD).transpose(2, 0, 1).astype(np.float32)
-
-
 def _box_prompt(box: np.ndarray, size: tuple[int, int], rng: np.random.Generator, config: ClipConfig
                 ) -> tuple[np.ndarray, list[int]]:
     """A jittered box [x0, y0, x1, y1] as the two corner points sam2 takes (labels 2 and 3)."""
@@ -79,13 +68,9 @@ def _prompt(frame: Frame, object_id: int, masks: np.ndarray | None, size: tuple[
             rng: np.random.Generator, config: ClipConfig) -> tuple[np.ndarray, list[int]]:
     """Points [P, 2] (input px) and their labels for one object: a box or clicks from its mask, or, without
     a mask, a box around its grasp rectangles."""
-    if masks is None:
-        grasps = frame.object(object_id).grasps
-        corners = grasp_corners(grasps.centers, grasps.angles, grasps.widths, grasps.jaws).reshape(-1, 2)
-        return _box_prompt(np.concatenate([corners.min(0), corners.max(0)]), size, rng, config)
+    if masks is None or rng.uniform() < config.box_probability:
+        return _box_prompt(object_box(frame, object_id, masks, size), size, rng, config)
     ys, xs = np.nonzero(masks == object_id)
-    if rng.uniform() < config.box_probability:
-        return _box_prompt(np.array([xs.min(), ys.min(), xs.max() + 1.0, ys.max() + 1.0]), size, rng, config)
     chosen = rng.integers(0, len(xs), int(rng.integers(1, config.max_clicks + 1)))
     return np.column_stack([xs[chosen] + 0.5, ys[chosen] + 0.5]), [1] * len(chosen)
 
@@ -123,7 +108,8 @@ def make_clip(sequence: Sequence, start: int, model_size: int, config: ClipConfi
         if (image.shape[1], image.shape[0]) != size:
             raise ValueError(f"{frame.name}: {image.shape[1]}x{image.shape[0]} frame in a {size[0]}x{size[1]} sequence")
         geometry = FrameGeometry(size, model_size, config.preprocess)
-        images.append(_normalise(image, geometry))
+        frame_tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None]
+        images.append(normalise_frame(frame_tensor, geometry)[0])
         rows, seen = [], []
         for object_id in chosen:
             label = frame.object(object_id)
@@ -152,7 +138,7 @@ def make_clip(sequence: Sequence, start: int, model_size: int, config: ClipConfi
         labels.append(lab)
     return Clip(
         name=f"{sequence.name}@{start}",
-        images=torch.from_numpy(np.stack(images)),
+        images=torch.stack(images),
         targets=torch.from_numpy(np.stack(targets)),
         visible=torch.tensor(visible),
         mask_valid=torch.tensor(mask_valid),
