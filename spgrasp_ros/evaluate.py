@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from spgrasp_ros.data.types import Sequence, object_box
+from spgrasp_ros.data.types import Frame, Sequence, object_box
 from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.metrics import RectangleMetric
 from spgrasp_ros.prompts import Prompt
+from spgrasp_ros.results import FrameResult
 from spgrasp_ros.tracker.streaming import GraspTracker
 
 NEVER_OCCLUDED = -1  # key of the "frames since occlusion" histogram for objects never hidden so far
@@ -81,35 +82,45 @@ def evaluate_sequence(tracker: GraspTracker, sequence: Sequence, interval: int, 
         if prompt is not None:
             mapping.update(zip(boxes, out.created_ids))
         tally.latencies_ms.append(out.result.processing_ms)
-        states = {s.id: (s, out.masks[k]) for k, s in enumerate(out.result.objects)}
-        for label in frame.objects:
-            if label.object_id not in mapping or mapping[label.object_id] not in states:
-                continue
-            state, predicted_mask = states[mapping[label.object_id]]
-            if not label.visible:
-                tally.hidden += 1
-                tally.false_presence += int(state.visible)
-                last_hidden[label.object_id] = t
-                continue
-            if not len(label.grasps):
-                continue
-            tally.scored += 1
-            tally.lost += int(not state.visible)
-            best = out.result.best_grasp(state.id)
-            correct = False
-            if best is not None:
-                predicted = grasp_corners(np.array([best.center]), best.angle, best.width, best.jaw_size)
-                truth = grasp_corners(label.grasps.centers, label.grasps.angles, label.grasps.widths, label.grasps.jaws)
-                correct = bool(metric.is_correct(predicted, [best.angle], truth, label.grasps.angles)[0])
-            tally.correct += int(correct)
-            since = t - last_hidden[label.object_id] if label.object_id in last_hidden else NEVER_OCCLUDED
-            cell = tally.since_occlusion[since]
-            cell[0] += 1
-            cell[1] += int(correct)
-            if masks is not None:
-                truth_mask = masks == label.object_id
-                union = np.logical_or(truth_mask, predicted_mask).sum()
-                tally.mask_ious.append(float(np.logical_and(truth_mask, predicted_mask).sum() / union) if union else 1.0)
+        score_frame(tally, frame, masks, out.result, out.masks, mapping, last_hidden, t, metric)
+
+
+def score_frame(tally: Tally, frame: Frame, masks: np.ndarray | None, result: FrameResult,
+                predicted_masks: np.ndarray | None, mapping: dict[int, int], last_hidden: dict[int, int], t: int,
+                metric: RectangleMetric = RectangleMetric()) -> None:
+    """Add one tracked frame to ``tally``: top-1 grasp per prompted object (``mapping``: ground-truth id ->
+    tracker id), lost and false-presence counts, mask IoU. ``last_hidden`` (ground-truth id -> last frame index
+    it was hidden) is updated; ``predicted_masks`` [N, H, W] in the order of ``result.objects``, or None."""
+    states = {s.id: (s, predicted_masks[k] if predicted_masks is not None else None)
+              for k, s in enumerate(result.objects)}
+    for label in frame.objects:
+        if label.object_id not in mapping or mapping[label.object_id] not in states:
+            continue
+        state, predicted_mask = states[mapping[label.object_id]]
+        if not label.visible:
+            tally.hidden += 1
+            tally.false_presence += int(state.visible)
+            last_hidden[label.object_id] = t
+            continue
+        if not len(label.grasps):
+            continue
+        tally.scored += 1
+        tally.lost += int(not state.visible)
+        best = result.best_grasp(state.id)
+        correct = False
+        if best is not None:
+            predicted = grasp_corners(np.array([best.center]), best.angle, best.width, best.jaw_size)
+            truth = grasp_corners(label.grasps.centers, label.grasps.angles, label.grasps.widths, label.grasps.jaws)
+            correct = bool(metric.is_correct(predicted, [best.angle], truth, label.grasps.angles)[0])
+        tally.correct += int(correct)
+        since = t - last_hidden[label.object_id] if label.object_id in last_hidden else NEVER_OCCLUDED
+        cell = tally.since_occlusion[since]
+        cell[0] += 1
+        cell[1] += int(correct)
+        if masks is not None and predicted_mask is not None:
+            truth_mask = masks == label.object_id
+            union = np.logical_or(truth_mask, predicted_mask).sum()
+            tally.mask_ious.append(float(np.logical_and(truth_mask, predicted_mask).sum() / union) if union else 1.0)
 
 
 def evaluate(tracker: GraspTracker, splits: dict[str, list[Sequence]], intervals: tuple[int, ...] = (0, 8, 1),

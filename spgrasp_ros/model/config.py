@@ -25,6 +25,8 @@ class ModelConfig:
     max_obj_ptrs: int = 16  # object pointers of the prompt frame + up to this - 1 recent frames (SAM 2: 16)
     memory_source: str = MEMORY_FROM_OBJECT  # "object" (SAM 2, public SPGrasp code) or "position" (paper Eq. 3)
     grasp_refiner_channels: int = 0  # > 0: add the small convolutional grasp refiner (grasp_decoder.py)
+    dense_prompt: bool = False  # also give boxes/clicks to the decoder as a drawn mask prompt (prompt_map.py)
+    click_radius: float = 6.0  # [model px] radius of a click in that drawn prompt
     overrides: tuple[str, ...] = field(default=())  # extra hydra overrides of the sam2 config, "key=value"
     #                                                 under `model.` (e.g. a tiny trunk for tests)
 

@@ -5,7 +5,8 @@ Everything SAM 2 does is SAM 2's own code: image encoder, memory attention over 
 - the mask decoder also outputs the grasp maps (``grasp_decoder.GraspMaskDecoder``);
 - ``forward_heads`` returns those maps beside SAM 2's mask, pointer and object score;
 - ``memory_source`` chooses what the memory encoder sees: the object mask (as SAM 2 and the public SPGrasp
-  code) or the grasp-position map (the paper's Eq. 3, H_t = (E_t, M_pos, O_t)).
+  code) or the grasp-position map (the paper's Eq. 3, H_t = (E_t, M_pos, O_t));
+- ``dense_prompt`` optionally also draws a box or clicks as a mask prompt (``prompt_map``).
 The streaming state (memory banks) lives outside the model, in ``spgrasp_ros.tracker``.
 """
 
@@ -19,6 +20,7 @@ import torch.nn.functional as F
 from sam2.modeling.sam2_base import NO_OBJ_SCORE, SAM2Base
 
 from spgrasp_ros.model.grasp_decoder import GraspMaskDecoder
+from spgrasp_ros.model.prompt_map import draw_prompt_map
 from spgrasp_ros.timing import StageTimer, stage
 
 MEMORY_FROM_OBJECT = "object"
@@ -69,12 +71,14 @@ class SPGrasp(SAM2Base):
     """SAM 2 with the SPGrasp grasp decoder; all SAM2Base constructor arguments apply."""
 
     def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, grasp_refiner_channels: int = 0,
-                 **kwargs) -> None:
+                 dense_prompt: bool = False, click_radius: float = 6.0, **kwargs) -> None:
         if memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
         self._grasp_refiner_channels = grasp_refiner_channels  # read by _build_sam_heads during super().__init__
         super().__init__(*args, **kwargs)
         self.memory_source = memory_source  # which decoder output the memory encoder sees
+        self.dense_prompt = dense_prompt  # also feed boxes/clicks as a drawn mask prompt
+        self.click_radius = click_radius  # [model px] radius of a click in that map
 
     def _build_sam_heads(self) -> None:
         super()._build_sam_heads()
@@ -107,7 +111,10 @@ class SPGrasp(SAM2Base):
         else:
             coords, labels = point_inputs["point_coords"], point_inputs["point_labels"]
         mask_prompt = None
-        if mask_inputs is not None:
+        if mask_inputs is None and point_inputs is not None and self.dense_prompt:
+            mask_prompt = draw_prompt_map(coords, labels, self.image_size, self.sam_prompt_encoder.mask_input_size,
+                                          self.click_radius)
+        elif mask_inputs is not None:
             mask_prompt = mask_inputs.float()
             if mask_prompt.shape[-2:] != self.sam_prompt_encoder.mask_input_size:
                 mask_prompt = F.interpolate(mask_prompt, size=self.sam_prompt_encoder.mask_input_size,

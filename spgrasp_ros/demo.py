@@ -1,0 +1,259 @@
+"""``spgrasp demo``: the whole pipeline on the embedded default, through the real ROS 2 nodes.
+
+A held-out synthetic clip is written in the recorded-sequence format; ``video_source_node`` replays it and the
+``spgrasp_tracker`` lifecycle node (bundled demo model) tracks it, each in its own process as ``ros2 launch``
+would start them. This process plays the user: it configures and activates the tracker, waits for the first
+image, prompts every object with a box through ``set_prompt``, prints grasps as they arrive, and ends with a
+summary (frames, FPS, latency percentiles, grasp accuracy against the clip's ground truth), ``summary.json``
+and an annotated video.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from spgrasp_ros.data.recorded import read_sequence
+from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
+from spgrasp_ros.data.types import Sequence, object_box
+from spgrasp_ros.evaluate import Tally, score_frame
+from spgrasp_ros.visualize import draw_result
+
+
+@dataclass(frozen=True)
+class DemoConfig:
+    """What the demo replays and how."""
+
+    seed: int = 100_777  # scene seed (training scenes use seeds below 5000)
+    frames: int = 60
+    size: tuple[int, int] = (160, 120)  # the demo model's training resolution
+    rate_hz: float = 10.0
+    checkpoint: str = "demo"
+    device: str = "auto"
+    namespace: str = "/spgrasp_demo"
+    out: str = "outputs/demo"
+    video_scale: int = 4  # the annotated video is upscaled this much
+    timeout_s: float = 180.0
+
+
+@dataclass
+class _Received:
+    """What the demo node collected, keyed by image stamp (ns)."""
+
+    images: dict
+    arrays: dict
+    masks: dict
+    arrival: dict
+
+
+def _stamp_ns(header) -> int:
+    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+
+
+def _start(module: str, namespace: str, params: dict, log: Path) -> subprocess.Popen:
+    args = [sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={namespace}"]
+    for key, value in params.items():
+        args += ["-p", f"{key}:={value}"]
+    return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.send_signal(2)  # SIGINT: rclpy's clean shutdown
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _print_grasps(index: int, array) -> None:
+    parts = []
+    for state in array.objects:
+        best = next((g for g in array.grasps if g.object_id == state.id), None)
+        if best is None or not state.visible:
+            parts.append(f"obj {state.id}: {'lost' if not state.visible else 'no grasp'}")
+        else:
+            parts.append(f"obj {state.id}: ({best.center_x:5.1f}, {best.center_y:5.1f}) "
+                         f"{np.rad2deg(best.angle):+5.0f} deg  w {best.width:4.1f} px  score {best.score:.2f}")
+    print(f"frame {index:3d}  {array.processing_ms:5.1f} ms  " + " | ".join(parts), flush=True)
+
+
+def run_demo(config: DemoConfig = DemoConfig()) -> dict:
+    """Run the demo; returns the summary (also written to ``<out>/summary.json``)."""
+    import rclpy
+    from lifecycle_msgs.msg import State
+    from rclpy.executors import SingleThreadedExecutor
+    from rclpy.qos import QoSProfile, ReliabilityPolicy
+    from sensor_msgs.msg import Image
+
+    from spgrasp_ros.msg import GraspArray, PromptBox
+    from spgrasp_ros.nodes.conversions import frame_result_from_msg
+    from spgrasp_ros.nodes.image_messages import image_to_rgb
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.srv import SetPrompt
+
+    out = Path(config.out)
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="spgrasp-demo-") as scratch:
+        clip_dir = write_synthetic(scratch, 1, SynthConfig(size=config.size, frames=config.frames), config.seed,
+                                   progress=False)[0]
+        sequence = read_sequence(clip_dir)
+        print(f"clip: {len(sequence.frames)} frames of {config.size[0]}x{config.size[1]} (seed {config.seed}), "
+              f"{len(sequence.object_ids())} objects; logs in {out}", flush=True)
+
+        rclpy.init()
+        node = rclpy.create_node("spgrasp_demo", namespace=config.namespace)
+        executor = SingleThreadedExecutor()
+        executor.add_node(node)
+        got = _Received({}, {}, {}, {})
+        reliable = QoSProfile(depth=100, reliability=ReliabilityPolicy.RELIABLE)
+
+        def on_image(msg) -> None:
+            got.images[_stamp_ns(msg.header)] = msg
+
+        def on_array(msg) -> None:
+            got.arrays[_stamp_ns(msg.header)] = msg
+            got.arrival[_stamp_ns(msg.header)] = node.get_clock().now().nanoseconds
+
+        node.create_subscription(Image, "image", on_image, reliable)
+        node.create_subscription(GraspArray, "grasp_poses", on_array, reliable)
+        node.create_subscription(Image, "spgrasp_tracker/mask", lambda m: got.masks.__setitem__(_stamp_ns(m.header), m),
+                                 reliable)
+        tracker = _start("spgrasp_ros.nodes.tracker_node", config.namespace,
+                         {"checkpoint": config.checkpoint, "device": config.device, "image_reliability": "reliable",
+                          "use_depth": "false"}, out / "tracker.log")
+        source = None
+        try:
+            client = LifecycleClient(node, executor, f"{config.namespace}/spgrasp_tracker", timeout_s=config.timeout_s)
+            if client.configure().id != State.PRIMARY_STATE_INACTIVE:
+                raise RuntimeError(f"the tracker did not configure; see {out / 'tracker.log'}")
+            client.activate()
+            source = _start("spgrasp_ros.nodes.video_source_node", config.namespace,
+                            {"source": str(clip_dir), "rate_hz": config.rate_hz, "loop": "false",
+                             "reliability": "reliable"}, out / "video_source.log")
+            deadline = time.monotonic() + config.timeout_s
+            while not got.images and time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=0.05)
+            if not got.images:
+                raise RuntimeError(f"no image from the video source; see {out / 'video_source.log'}")
+
+            # the user's prompt: a box around every object visible at the start
+            first = sequence.frames[0]
+            masks = first.load_masks()
+            boxes = {o.object_id: object_box(first, o.object_id, masks, config.size) for o in first.objects if o.visible}
+            request = SetPrompt.Request(boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]),
+                                                         y_max=float(b[3])) for b in boxes.values() if b is not None])
+            prompt_client = node.create_client(SetPrompt, "set_prompt")
+            prompt_client.wait_for_service(timeout_sec=30)
+            future = prompt_client.call_async(request)
+            executor.spin_until_future_complete(future, timeout_sec=60)
+            response = future.result()
+            if response is None or not response.success:
+                raise RuntimeError(f"the prompt was refused: {getattr(response, 'message', 'no answer')}")
+            mapping = dict(zip([i for i, b in boxes.items() if b is not None], response.object_ids))
+            prompt_stamp = _stamp_ns(response.header)
+            print(f"prompted objects {list(mapping)} -> tracker ids {list(response.object_ids)}", flush=True)
+
+            printed = set()
+            order = []
+            while source.poll() is None and time.monotonic() < deadline:
+                executor.spin_once(timeout_sec=0.05)
+                order = sorted(got.images)
+                for stamp in sorted(set(got.arrays) - printed):
+                    printed.add(stamp)
+                    _print_grasps(order.index(stamp) if stamp in order else -1, got.arrays[stamp])
+            settle = time.monotonic() + 3.0
+            while time.monotonic() < settle:
+                executor.spin_once(timeout_sec=0.05)
+            client.deactivate()
+            client.cleanup()
+            client.shutdown()
+        finally:
+            if source is not None:
+                _stop(source)
+            _stop(tracker)
+            executor.shutdown()
+            node.destroy_node()
+            rclpy.try_shutdown()
+
+        summary = _summarise(config, sequence, got, mapping, prompt_stamp, frame_result_from_msg, image_to_rgb, out)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def _label_masks(msg, result) -> np.ndarray | None:
+    """The ``~/mask`` label image as [N, H, W] bool in the order of ``result.objects``."""
+    if msg is None:
+        return None
+    labels = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)[:, :msg.width]
+    return np.stack([labels == min(s.id, 255) for s in result.objects]) if result.objects else None
+
+
+def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: dict[int, int], prompt_stamp: int,
+               result_from_msg, image_to_rgb, out: Path) -> dict:
+    """Score the received grasps against the clip's ground truth, write the video, print the summary."""
+    stamps = sorted(got.images)
+    if len(stamps) > len(sequence.frames):
+        raise RuntimeError(f"received {len(stamps)} images for a {len(sequence.frames)}-frame clip")
+    tally, last_hidden = Tally(), {}
+    video_path = out / "spgrasp_demo.mp4"
+    width, height = (v * config.video_scale for v in config.size)
+    writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), config.rate_hz, (width, height))
+    start = stamps.index(prompt_stamp) if prompt_stamp in stamps else 0
+    latencies, processing, tracked = [], [], 0
+    for index, stamp in enumerate(stamps):
+        rgb = image_to_rgb(got.images[stamp])
+        frame = sequence.frames[index]
+        array = got.arrays.get(stamp)
+        if array is not None and index >= start:
+            result = result_from_msg(array)
+            predicted = _label_masks(got.masks.get(stamp), result)
+            score_frame(tally, frame, frame.load_masks(), result, predicted, mapping, last_hidden, index)
+            latencies.append((got.arrival[stamp] - stamp) / 1e6)
+            processing.append(array.processing_ms)
+            tracked += 1
+            picture = draw_result(rgb, result, predicted, label=f"frame {index}")
+        else:
+            picture = rgb.copy()
+        picture = cv2.resize(picture, (width, height), interpolation=cv2.INTER_NEAREST)
+        writer.write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
+    writer.release()
+    span = (max(got.arrival.values()) - min(got.arrival.values())) / 1e9 if len(got.arrival) > 1 else 0.0
+    figures = tally.summary()
+    summary = {
+        "config": {**asdict(config), "size": list(config.size)},
+        "frames_published": len(stamps),
+        "frames_with_grasps": tracked,
+        "frames_dropped_or_unanswered": len(stamps) - start - tracked,
+        "fps": (len(got.arrival) - 1) / span if span > 0 else None,
+        "latency_ms": _percentiles(latencies),
+        "processing_ms": _percentiles(processing),
+        "grasp_accuracy": figures["grasp_accuracy"],
+        "scored": figures["scored"],
+        "mask_iou": figures["mask_iou"],
+        "lost_rate": figures["lost_rate"],
+        "video": str(video_path),
+    }
+    accuracy = summary["grasp_accuracy"]
+    print(f"\n{len(stamps)} frames published, {tracked} answered at {summary['fps'] or 0:.1f} FPS; "
+          f"latency stamp->grasps p50 {summary['latency_ms']['p50']:.1f} ms, p90 {summary['latency_ms']['p90']:.1f} ms "
+          f"(model {summary['processing_ms']['p50']:.1f} ms); grasp accuracy "
+          f"{'n/a' if accuracy is None else f'{100 * accuracy:.1f} %'} over {summary['scored']} object-frames; "
+          f"annotated video {video_path}", flush=True)
+    return summary
+
+
+def _percentiles(values: list[float]) -> dict:
+    if not values:
+        return {"p50": float("nan"), "p90": float("nan"), "max": float("nan")}
+    p50, p90 = np.percentile(values, [50, 90])
+    return {"p50": float(p50), "p90": float(p90), "max": float(max(values))}

@@ -1,0 +1,205 @@
+"""What ``launch/tracker.launch.py`` starts, decided without ROS: executables, remappings, parameters.
+
+The launch file hands its arguments (strings) to :func:`make_plan` and turns each :class:`NodePlan` into one
+launch_ros action; every choice is made here, where plain tests reach it. Parameter files are read here too:
+a file's entry for a node applies whatever namespace the launch puts the node in (rcl alone would match
+``spgrasp_tracker:`` to ``/spgrasp_tracker`` only, so ``namespace:=robot`` would silently drop every value).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+PACKAGE = "spgrasp_ros"
+TRACKER = "spgrasp_tracker"  # executable and node name of the tracker (a lifecycle node)
+BRIDGE = "r1_grasp_bridge"  # executable and node name of the arm bridge
+
+# camera argument -> executable (= node name) of the camera source; "none" starts no camera.
+CAMERA_NODES = {"video": "video_source_node", "zed": "zed_camera_node"}
+
+# The topics each camera source publishes, relative to the launch namespace, by tracker input.
+CAMERA_TOPICS = {
+    "video": {"image": "image", "depth": "depth", "camera_info": "camera_info"},
+    "zed": {  # zed-ros2-wrapper names (namespace zed, node zed_node), so the official wrapper also fits
+        "image": "zed/zed_node/rgb/image_rect_color",
+        "depth": "zed/zed_node/depth/depth_registered",
+        "camera_info": "zed/zed_node/rgb/camera_info",
+    },
+    "none": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # your own driver
+}
+CAMERAS = tuple(CAMERA_TOPICS)
+IMAGE_TRANSPORTS = ("raw", "compressed")
+# Camera sources that publish no `<image>/compressed` topic.
+RAW_ONLY_CAMERAS = ("video",)
+
+_SCALARS = (bool, int, float, str)
+_NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+class LaunchPlanError(ValueError):
+    """A launch argument or parameter file is unusable; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node to start from this package."""
+
+    executable: str
+    name: str
+    parameters: dict[str, object]  # flat names (a.b for nested), file values first, then launch arguments
+    remappings: list[tuple[str, str]] = field(default_factory=list)  # (tracker's name, topic it reads)
+    lifecycle: bool = False  # configured and activated by the launch file
+
+
+@dataclass(frozen=True)
+class LaunchPlan:
+    namespace: str  # "" or an absolute namespace such as /robot
+    nodes: list[NodePlan]  # camera (if any), tracker, bridge (if any), in start order
+
+    def describe(self) -> str:
+        """One log line: what starts, and where the tracker reads its images."""
+        tracker = next(node for node in self.nodes if node.name == TRACKER)
+        inputs = ", ".join(f"{src}->{dst}" for src, dst in tracker.remappings) or "image, depth, camera_info"
+        names = ", ".join(node.name for node in self.nodes)
+        return f"spgrasp_ros: starting {names} in namespace '{self.namespace or '/'}'; tracker reads {inputs}"
+
+
+def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
+              bridge: str, image_transport: str, use_sim_time: str, tracker_params: str, video_params: str,
+              zed_params: str, bridge_params: str) -> LaunchPlan:
+    """The nodes for these launch arguments (all strings, as launch passes them).
+
+    checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
+    Raises LaunchPlanError naming the argument or file at fault.
+    """
+    camera = camera.strip().lower()
+    if camera not in CAMERAS:
+        raise LaunchPlanError(f"camera:={camera!r} is not one of {', '.join(CAMERAS)}")
+    namespace = _namespace(namespace)
+    common = {"use_sim_time": _boolean("use_sim_time", use_sim_time)}
+    nodes = []
+
+    if camera in CAMERA_NODES:
+        executable = CAMERA_NODES[camera]
+        params_file = video_params if camera == "video" else zed_params
+        params = node_parameters(params_file, executable, namespace, argument=f"{camera}_params")
+        if camera == "video":
+            if video.strip():
+                params["source"] = video.strip()
+            if not str(params.get("source", "")).strip():
+                raise LaunchPlanError(
+                    "camera:=video needs a source: pass video:=<video file | image folder | recorded "
+                    f"sequence | webcam:N | /dev/videoN> or set `source` in {params_file}; without a camera, "
+                    "`spgrasp synth --out DIR --sequences 1` writes a sequence to replay")
+        nodes.append(NodePlan(executable, executable, {**params, **common}))
+
+    params = node_parameters(tracker_params, TRACKER, namespace, argument="tracker_params")
+    overrides = {"checkpoint": checkpoint, "model_config": model_config, "device": device,
+                 "image_transport": image_transport}
+    params.update({name: value.strip() for name, value in overrides.items() if value.strip()})
+    transport = str(params.get("image_transport", "raw"))
+    if transport not in IMAGE_TRANSPORTS:
+        raise LaunchPlanError(f"image_transport:={transport!r} is not one of {', '.join(IMAGE_TRANSPORTS)}")
+    if transport == "compressed" and camera in RAW_ONLY_CAMERAS:
+        raise LaunchPlanError(f"camera:={camera} publishes raw images only; use image_transport:=raw, or "
+                              "camera:=none with a driver or bag that publishes image/compressed")
+    nodes.append(NodePlan(TRACKER, TRACKER, {**params, **common}, tracker_remappings(camera), lifecycle=True))
+
+    if _boolean("bridge", bridge):
+        params = node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params")
+        nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}))
+    return LaunchPlan(namespace, nodes)
+
+
+def tracker_remappings(camera: str) -> list[tuple[str, str]]:
+    """Remappings of the tracker's inputs onto the camera's topics (both relative to the same namespace)."""
+    topics = CAMERA_TOPICS[camera]
+    pairs = [(name, topic) for name, topic in topics.items() if name != topic]
+    if topics["image"] != "image":  # a remapping matches one exact name: image/compressed needs its own
+        pairs.append(("image/compressed", f"{topics['image']}/compressed"))
+    return pairs
+
+
+def node_parameters(path: str | os.PathLike, node_name: str, namespace: str = "",
+                    argument: str = "params file") -> dict[str, object]:
+    """The parameters a ROS parameter file gives this node, as flat ``name -> value``.
+
+    Entries apply in file order (later wins) when their key is the bare node name (``spgrasp_tracker``: in any
+    namespace), or a fully qualified name or rcl wildcard pattern (``/**``, ``/ns/*``, ``/**/name``) matching
+    the node.
+    """
+    fqn = f"{namespace.rstrip('/')}/{node_name}"
+    params: dict[str, object] = {}
+    for key, values in read_parameter_file(path, argument).items():
+        if key == node_name or _pattern(key).fullmatch(fqn):
+            params.update(values)
+    return params
+
+
+def read_parameter_file(path: str | os.PathLike,
+                        argument: str = "params file") -> dict[str, dict[str, object]]:
+    """A ROS 2 parameter file as ``{node key: {flat parameter name: value}}``, checked like rcl reads it.
+
+    Raises LaunchPlanError listing every problem: not a mapping of node keys to ``ros__parameters``
+    mappings, or a value that is not a bool/int/float/string or a non-empty list of one of those types.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise LaunchPlanError(f"{argument}: no such parameter file: {path}")
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as error:
+        raise LaunchPlanError(f"{argument}: {path} is not valid YAML: {error}") from None
+    if not isinstance(document, dict) or not document:
+        raise LaunchPlanError(f"{argument}: {path} must map node names to {{ros__parameters: ...}}")
+    problems: list[str] = []
+    entries = {}
+    for key, entry in document.items():
+        if not isinstance(entry, dict) or not isinstance(entry.get("ros__parameters"), dict):
+            problems.append(f"'{key}' has no ros__parameters mapping")
+            continue
+        entries[str(key)] = _flatten(entry["ros__parameters"], "", problems, f"{key}: ")
+    if problems:
+        raise LaunchPlanError(f"{argument}: {path} is not a ROS parameter file: " + "; ".join(problems))
+    return entries
+
+
+def _flatten(values: dict, prefix: str, problems: list[str], where: str) -> dict[str, object]:
+    flat: dict[str, object] = {}
+    for name, value in values.items():
+        full = f"{prefix}{name}"
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{full}.", problems, where))
+        elif isinstance(value, _SCALARS) or (
+                isinstance(value, list) and value and len({type(item) for item in value}) == 1
+                and type(value[0]) in _SCALARS):
+            flat[full] = value
+        else:
+            problems.append(f"{where}{full} = {value!r} is not a scalar or a non-empty list of one type")
+    return flat
+
+
+def _pattern(key: str) -> re.Pattern:
+    """rcl's node-key wildcards as a regex on fully qualified names: ``**`` any tokens, ``*`` one token."""
+    parts = ("(/[^/]+)*" if token == "**" else "/" + re.escape(token).replace(r"\*", "[^/]*")
+             for token in key.strip("/").split("/"))
+    return re.compile("".join(parts))
+
+
+def _namespace(namespace: str) -> str:
+    tokens = [token for token in namespace.strip().strip("/").split("/") if token]
+    if any(not _NAME_TOKEN.fullmatch(token) for token in tokens):
+        raise LaunchPlanError(f"namespace:={namespace!r} is not a ROS namespace (letters, digits, _)")
+    return "/" + "/".join(tokens) if tokens else ""
+
+
+def _boolean(argument: str, value: str) -> bool:
+    text = value.strip().lower()
+    if text not in ("true", "false"):
+        raise LaunchPlanError(f"{argument}:={value!r} must be true or false")
+    return text == "true"

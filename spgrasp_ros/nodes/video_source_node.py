@@ -1,0 +1,184 @@
+"""``video_source_node``: a camera for people without one, or for replay.
+
+Publishes a video file, an image folder, a recorded sequence or a webcam (``spgrasp_ros.data.frame_sources``)
+as ``image`` (sensor_msgs/Image, rgb8 or bgr8), ``camera_info`` and, for recorded sequences with depth,
+``depth`` (32FC1 metres, NaN = no measurement). The messages of one frame share one header (stamp = publish
+time); ``depth`` and ``camera_info`` go out before ``image``, so a subscriber acting on the image has them.
+
+A finite source that ends (or ``max_frames`` reached) ends the process with exit code 0; an unusable source or
+parameter ends it at once with a message and exit code 1. Parameters: ``config/video_source.yaml``.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import rclpy
+from rcl_interfaces.msg import ParameterDescriptor
+from rclpy.exceptions import ParameterException
+from rclpy.node import Node
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from sensor_msgs.msg import CameraInfo, Image
+from std_msgs.msg import Header
+
+from spgrasp_ros.data.frame_sources import FrameSource, open_frame_source, pinhole_intrinsics
+from spgrasp_ros.nodes.image_messages import camera_info_msg, depth_to_image, rgb_to_image
+from spgrasp_ros.nodes.parameters import ParamSpec, at_least, one_of, read
+from spgrasp_ros.nodes.spin import spin_until_shutdown
+
+NODE_NAME = "video_source_node"
+_RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
+_INTRINSIC_NAMES = ("fx", "fy", "cx", "cy")
+
+
+def _not_blank(value: str) -> str | None:
+    return None if value.strip() else "must not be empty"
+
+
+SOURCE_DESCRIPTION = ("what to publish: a video file, an image folder (*.png/*.jpg in name order), a "
+                      "recorded sequence folder (with sequence.json), webcam:N, /dev/videoN or a camera "
+                      "index N")
+PARAMETERS = (
+    ParamSpec("rate_hz", 0.0, "publishing rate [Hz]; 0 = the source's own (video FPS, sequence fps, 30 for "
+              "image folders)", at_least(0.0)),
+    ParamSpec("loop", False, "start over at start_frame after the last frame (files only)"),
+    ParamSpec("frame_id", "camera_color_optical_frame", "frame_id of every header", _not_blank),
+    ParamSpec("encoding", "rgb8", "encoding of `image`", one_of("rgb8", "bgr8")),
+    ParamSpec("fx", 0.0, "focal length x [px]; 0 = from the sequence's camera, else a 60 degree horizontal "
+              "field of view", at_least(0.0)),
+    ParamSpec("fy", 0.0, "focal length y [px]; 0 = as for fx", at_least(0.0)),
+    ParamSpec("cx", 0.0, "principal point x [px]; 0 = from the sequence's camera, else the image centre",
+              at_least(0.0)),
+    ParamSpec("cy", 0.0, "principal point y [px]; 0 = as for cx", at_least(0.0)),
+    ParamSpec("start_frame", 0, "index of the first frame to publish (files only)", at_least(0)),
+    ParamSpec("max_frames", 0, "stop after publishing this many frames; 0 = all (forever with loop)",
+              at_least(0)),
+    ParamSpec("reliability", "reliable", "QoS reliability of image, depth and camera_info (history depth 1)",
+              one_of("reliable", "best_effort")),
+    ParamSpec("publish_depth", True, "publish `depth` (32FC1 metres) when the source has depth"),
+)
+
+
+class VideoSourceNode(Node):
+    """Publishes one frame per timer tick; ``finished`` turns true at the end (``exit_code`` says how)."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(NODE_NAME, **kwargs)
+        # Read once at start: read-only. Dynamically typed so that `rate_hz:=10` or `source:=0` are not
+        # refused by rclpy before our own checks run (those convert or explain).
+        self.declare_parameter("source", "", self._descriptor(SOURCE_DESCRIPTION))
+        for spec in PARAMETERS:
+            self.declare_parameter(spec.name, spec.default, self._descriptor(spec.description))
+        self.finished = False
+        self.exit_code = 0
+        self._source: FrameSource | None = None
+        self._published = 0
+        self._failed = 0
+
+    @staticmethod
+    def _descriptor(description: str) -> ParameterDescriptor:
+        return ParameterDescriptor(description=description, read_only=True, dynamic_typing=True)
+
+    def start(self) -> None:
+        """Validate the parameters, open the source, make the publishers and the frame timer.
+
+        Raises ValueError (FrameSourceError included) naming the bad parameter or the unreadable path.
+        """
+        self._settings = read(self, PARAMETERS)
+        self._source = open_frame_source(self._read_source(), self._settings["start_frame"],
+                                         self._settings["loop"])
+        width, height = self._source.size
+        fx, fy, cx, cy = self._intrinsics()
+        self._camera_info = camera_info_msg(Header(), width, height, fx, fy, cx, cy)
+        qos = QoSProfile(depth=1, reliability=_RELIABILITY[self._settings["reliability"]])
+        self._depth_pub = None
+        if self._source.has_depth and self._settings["publish_depth"]:
+            self._depth_pub = self.create_publisher(Image, "depth", qos)
+        self._info_pub = self.create_publisher(CameraInfo, "camera_info", qos)
+        self._image_pub = self.create_publisher(Image, "image", qos)
+        rate = self._settings["rate_hz"] or self._source.fps
+        self._timer = self.create_timer(1.0 / rate, self.timer_cb)
+        self.get_logger().info(
+            f"publishing {self._source.name} ({width}x{height}, {self._settings['encoding']}"
+            f"{', with depth' if self._depth_pub else ''}) at {rate:g} Hz, frame_id "
+            f"{self._settings['frame_id']}, fx={fx:.1f} fy={fy:.1f} cx={cx:.1f} cy={cy:.1f}")
+
+    def _read_source(self) -> str:
+        value = self.get_parameter("source").value
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            kind = type(value).__name__
+            raise ValueError(f"invalid parameters: source must be a str, got {kind} {value!r}")
+        if not str(value).strip():
+            raise ValueError(f"parameter `source` is required: {SOURCE_DESCRIPTION}")
+        return str(value)
+
+    def _intrinsics(self) -> tuple[float, float, float, float]:
+        """The parameters where set (non-zero), else the source's own, else a centred 60 degree pinhole."""
+        derived = self._source.intrinsics or pinhole_intrinsics(self._source.size)
+        return tuple(self._settings[name] or value for name, value in zip(_INTRINSIC_NAMES, derived))
+
+    def timer_cb(self) -> None:
+        """Read the next frame and publish it; finish at the end of the source or after max_frames."""
+        if self.finished:
+            return
+        try:
+            frame = self._source.read()
+            if frame is None:
+                self._finish(f"end of {self._source.name}")
+                return
+            self.publish_frame(*frame)
+        except ValueError as error:  # an unreadable frame (FrameSourceError) or one that cannot be converted
+            self._failed += 1
+            self.get_logger().error(f"skipped a frame: {error}", throttle_duration_sec=2.0)
+            return
+        if self._settings["max_frames"] and self._published >= self._settings["max_frames"]:
+            self._finish(f"max_frames={self._settings['max_frames']} reached")
+
+    def publish_frame(self, rgb: np.ndarray, depth: np.ndarray | None) -> None:
+        """One frame's messages under one header, all made before any goes out: depth, camera_info, image."""
+        header = Header(stamp=self.get_clock().now().to_msg(), frame_id=self._settings["frame_id"])
+        image = rgb_to_image(rgb, header, self._settings["encoding"])
+        depth_msg = None
+        if depth is not None and self._depth_pub is not None:
+            depth_msg = depth_to_image(depth, header)
+        self._camera_info.header = header
+        if depth_msg is not None:
+            self._depth_pub.publish(depth_msg)
+        self._info_pub.publish(self._camera_info)
+        self._image_pub.publish(image)
+        self._published += 1
+
+    def _finish(self, why: str) -> None:
+        self._timer.cancel()
+        self.finished = True
+        skipped = f", {self._failed} unreadable frames skipped" if self._failed else ""
+        if self._published == 0 and self._failed:
+            self.exit_code = 1
+            self.get_logger().error(f"{why}: no frame could be read{skipped}")
+        else:
+            self.get_logger().info(f"{why}: published {self._published} frames{skipped}; exiting")
+
+    def destroy_node(self) -> None:
+        if self._source is not None:
+            self._source.close()
+        super().destroy_node()
+
+
+def main(args: list[str] | None = None) -> int:
+    """Run the node until its source ends or it is interrupted; the process exit code."""
+    rclpy.init(args=args)
+    node = VideoSourceNode()
+    try:
+        node.start()
+    except (ValueError, ParameterException) as error:
+        node.get_logger().fatal(str(error))
+        node.destroy_node()
+        rclpy.try_shutdown()
+        return 1
+    spin_until_shutdown(node, until=lambda: node.finished)
+    return node.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

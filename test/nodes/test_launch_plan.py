@@ -1,0 +1,201 @@
+"""tracker.launch.py's decisions (spgrasp_ros.nodes.launch_plan) without ROS, the parameter files it reads,
+and the launch file itself (compiled always; built where launch_ros is installed)."""
+
+import ast
+import importlib.util
+import inspect
+import py_compile
+import re
+from pathlib import Path
+
+import pytest
+
+from spgrasp_ros.nodes.launch_plan import (
+    CAMERA_NODES, TRACKER, LaunchPlanError, make_plan, node_parameters, read_parameter_file, tracker_remappings,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+LAUNCH_FILE = ROOT / "launch" / "tracker.launch.py"
+# config/<file> -> the node whose entry it must hold
+CONFIG_NODES = {"tracker.yaml": TRACKER, "video_source.yaml": "video_source_node",
+                "zed_camera.yaml": "zed_camera_node", "r1_grasp_bridge.yaml": "r1_grasp_bridge"}
+
+
+def _yaml(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+@pytest.fixture
+def args(tmp_path):
+    """make_plan's arguments as the launch file passes them by default (strings), with small parameter files."""
+    tracker = _yaml(tmp_path, "tracker.yaml", "spgrasp_tracker:\n  ros__parameters:\n    checkpoint: demo\n"
+                                              "    device: auto\n    image_transport: raw\n    top_k: 5\n")
+    video = _yaml(tmp_path, "video.yaml",
+                  "video_source_node:\n  ros__parameters:\n    source: ''\n    loop: false\n")
+    zed = _yaml(tmp_path, "zed.yaml", "zed_camera_node:\n  ros__parameters:\n    serial_number: 0\n")
+    bridge = _yaml(tmp_path, "bridge.yaml", "r1_grasp_bridge:\n  ros__parameters:\n    arm: left\n")
+    return dict(camera="video", video="clip.mp4", checkpoint="", model_config="", device="", namespace="",
+                bridge="false", image_transport="", use_sim_time="false", tracker_params=tracker,
+                video_params=video, zed_params=zed, bridge_params=bridge)
+
+
+def test_video_camera_and_tracker_share_topic_names(args):
+    plan = make_plan(**args)
+    camera, tracker = plan.nodes
+    assert (camera.executable, camera.name) == ("video_source_node", "video_source_node") and not camera.lifecycle
+    assert camera.parameters == {"source": "clip.mp4", "loop": False, "use_sim_time": False}
+    assert (tracker.executable, tracker.name, tracker.lifecycle) == (TRACKER, TRACKER, True)
+    assert tracker.remappings == []  # the video source publishes image, depth, camera_info: the tracker's names
+    assert tracker.parameters == {"checkpoint": "demo", "device": "auto", "image_transport": "raw", "top_k": 5,
+                                  "use_sim_time": False}
+    assert plan.namespace == "" and "video_source_node, spgrasp_tracker" in plan.describe()
+
+
+def test_zed_camera_remaps_the_tracker_onto_wrapper_names(args):
+    plan = make_plan(**{**args, "camera": "zed", "namespace": "robot/", "image_transport": "compressed"})
+    camera, tracker = plan.nodes
+    assert camera.executable == CAMERA_NODES["zed"] and camera.parameters["serial_number"] == 0
+    assert dict(tracker.remappings) == {
+        "image": "zed/zed_node/rgb/image_rect_color",
+        "image/compressed": "zed/zed_node/rgb/image_rect_color/compressed",
+        "depth": "zed/zed_node/depth/depth_registered",
+        "camera_info": "zed/zed_node/rgb/camera_info",
+    }
+    assert tracker.parameters["image_transport"] == "compressed"
+    assert plan.namespace == "/robot"
+
+
+def test_no_camera_starts_only_the_tracker_on_plain_names(args):
+    plan = make_plan(**{**args, "camera": "none", "video": "", "bridge": "true", "use_sim_time": "True"})
+    assert [node.name for node in plan.nodes] == [TRACKER, "r1_grasp_bridge"]
+    assert tracker_remappings("none") == []
+    assert plan.nodes[1].parameters == {"arm": "left", "use_sim_time": True}
+    assert plan.nodes[0].parameters["use_sim_time"] is True
+
+
+def test_arguments_override_the_file_only_when_given(args):
+    given = {"checkpoint": " /models/a.pt ", "device": "cuda:1", "model_config": "small"}
+    tracker = make_plan(**{**args, **given}).nodes[1]
+    assert tracker.parameters["checkpoint"] == "/models/a.pt"
+    assert tracker.parameters["device"] == "cuda:1" and tracker.parameters["model_config"] == "small"
+    assert make_plan(**args).nodes[1].parameters["device"] == "auto"
+    # Values stay strings (launch_ros would otherwise read "0" as an integer).
+    assert make_plan(**{**args, "video": "0"}).nodes[0].parameters["source"] == "0"
+
+
+def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
+    video = _yaml(tmp_path, "v2.yaml", "video_source_node:\n  ros__parameters:\n    source: /data/seq\n")
+    assert make_plan(**{**args, "video": "", "video_params": video}).nodes[0].parameters["source"] == "/data/seq"
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"camera": "kinect"}, "camera:='kinect' is not one of video, zed, none"),
+    ({"video": ""}, "camera:=video needs a source"),
+    ({"image_transport": "compressed"}, "camera:=video publishes raw images only"),
+    ({"image_transport": "jpeg"}, "image_transport:='jpeg' is not one of raw, compressed"),
+    ({"namespace": "robot/1arm"}, "is not a ROS namespace"),
+    ({"bridge": "yes"}, "bridge:='yes' must be true or false"),
+    ({"use_sim_time": ""}, "use_sim_time:='' must be true or false"),
+    ({"tracker_params": "/nonexistent/tracker.yaml"}, "tracker_params: no such parameter file"),
+])
+def test_unusable_arguments_fail_with_a_message_naming_them(args, change, message):
+    with pytest.raises(LaunchPlanError, match=re.escape(message)):
+        make_plan(**{**args, **change})
+
+
+def test_file_entries_apply_in_any_namespace_and_by_pattern_in_file_order(tmp_path):
+    path = _yaml(tmp_path, "all.yaml", """
+/**:
+  ros__parameters: {a: 1, b: 1, c: 1, d: 1}
+spgrasp_tracker:
+  ros__parameters: {b: 2}
+/robot/spgrasp_tracker:
+  ros__parameters: {c: 3}
+/**/spgrasp_tracker:
+  ros__parameters: {d: 4}
+/other/spgrasp_tracker:
+  ros__parameters: {a: 99}
+/robot/*:
+  ros__parameters: {e: 5}
+video_source_node:
+  ros__parameters: {a: 98}
+""")
+    assert node_parameters(path, TRACKER, "/robot") == {"a": 1, "b": 2, "c": 3, "d": 4, "e": 5}
+    assert node_parameters(path, TRACKER, "") == {"a": 1, "b": 2, "c": 1, "d": 4}
+    assert node_parameters(path, TRACKER, "/robot/left") == {"a": 1, "b": 2, "c": 1, "d": 4}
+
+
+def test_parameter_file_values_are_flattened_and_checked_like_rcl(tmp_path):
+    good = _yaml(tmp_path, "good.yaml", "n:\n  ros__parameters:\n    qos: {depth: 1, reliable: true}\n"
+                                        "    limits: [0.1, 0.2]\n    names: [a, b]\n")
+    assert read_parameter_file(good) == {"n": {"qos.depth": 1, "qos.reliable": True, "limits": [0.1, 0.2],
+                                               "names": ["a", "b"]}}
+    bad = _yaml(tmp_path, "bad.yaml", "n:\n  ros__parameters:\n    empty: []\n    mixed: [1, 2.5]\n    none:\n"
+                                      "m:\n  parameters: {x: 1}\n")
+    with pytest.raises(LaunchPlanError) as error:
+        read_parameter_file(bad, "tracker_params")
+    text = str(error.value)
+    assert text.startswith("tracker_params: ") and "n: empty = []" in text and "n: mixed = [1, 2.5]" in text
+    assert "n: none = None" in text and "'m' has no ros__parameters mapping" in text
+    with pytest.raises(LaunchPlanError, match="is not valid YAML"):
+        read_parameter_file(_yaml(tmp_path, "broken.yaml", "n: [\n"))
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "config").glob("*.yaml")), ids=lambda path: path.name)
+def test_config_files_are_ros_parameter_files(path):
+    entries = read_parameter_file(path)  # raises with every problem listed
+    if path.name in CONFIG_NODES:
+        assert node_parameters(path, CONFIG_NODES[path.name], "/any/namespace"), \
+            f"{path.name} has no ros__parameters for {CONFIG_NODES[path.name]}"
+    assert all(entries.values()), f"{path.name} has an empty ros__parameters"
+
+
+def _launch_argument_names() -> list[str]:
+    """The argument names tracker.launch.py declares (its _arguments() table), read without importing it."""
+    tree = ast.parse(LAUNCH_FILE.read_text(encoding="utf-8"))
+    table = next(node for node in ast.walk(tree)
+                 if isinstance(node, ast.FunctionDef) and node.name == "_arguments")
+    rows = next(node for node in ast.walk(table) if isinstance(node, ast.Return)).value.elts
+    return [row.elts[0].value for row in rows]
+
+
+def test_launch_file_compiles_and_declares_what_make_plan_takes(tmp_path):
+    py_compile.compile(str(LAUNCH_FILE), cfile=str(tmp_path / "tracker_launch.pyc"), doraise=True)
+    names = _launch_argument_names()
+    assert sorted(names) == sorted(inspect.signature(make_plan).parameters)
+    readme = (ROOT / "launch" / "README.md").read_text(encoding="utf-8")
+    assert [name for name in names if f"`{name}`" not in readme] == [], "launch/README.md lacks arguments"
+
+
+def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
+    if importlib.util.find_spec("launch_ros") is None:
+        pytest.skip("launch_ros is not installed (a full ROS 2 install has it; the PyPI wheels do not)")
+    from ament_index_python.packages import PackageNotFoundError
+    from launch import LaunchContext
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch_ros.actions import LifecycleNode
+
+    spec = importlib.util.spec_from_file_location("tracker_launch", LAUNCH_FILE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    try:
+        description = module.generate_launch_description()
+    except PackageNotFoundError as error:
+        pytest.skip(f"spgrasp_ros is not installed in an ament prefix ({error})")
+    declared = {action.name: action for action in description.entities
+                if isinstance(action, DeclareLaunchArgument)}
+    assert sorted(declared) == sorted(_launch_argument_names())
+
+    # Run the setup function on defaults (as `ros2 launch` would), with this checkout's tracker.yaml.
+    context = LaunchContext()
+    video = _yaml(tmp_path, "video.yaml", "video_source_node:\n  ros__parameters:\n    loop: false\n")
+    context.launch_configurations.update(video="clip.mp4", video_params=video,
+                                         tracker_params=str(ROOT / "config" / "tracker.yaml"))
+    for action in declared.values():
+        action.visit(context)
+    setup = next(action for action in description.entities if isinstance(action, OpaqueFunction))
+    actions = setup.visit(context)
+    trackers = [action for action in actions if isinstance(action, LifecycleNode)]
+    assert len(trackers) == 1 and trackers[0].node_package == "spgrasp_ros"

@@ -1,0 +1,353 @@
+"""The tracker lifecycle node in its own process, driven like a robot system drives it.
+
+One node process (bundled demo model, CPU) serves the tests of this module in order: a prompt before any image,
+prompt -> stream -> grasps on the prompted object with the image's header, re-prompt, append, clear, bad
+prompts, unsupported encodings, runtime parameters, deactivate/activate while images flow, and frames
+arriving faster than processing (dropped, not queued; memory flat).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from ros_harness import RosProcess, require_ros
+
+pytestmark = pytest.mark.ros
+
+NS = "/trk"
+NODE = f"{NS}/spgrasp_tracker"
+SEED = 100123  # a held-out synthetic clip (training uses seeds below 5000)
+
+
+def _rss_kib(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+class Rig:
+    """The test side: image publisher, GraspArray/diagnostics subscribers, prompt and parameter clients."""
+
+    def __init__(self, ros_node) -> None:
+        from diagnostic_msgs.msg import DiagnosticArray
+        from rcl_interfaces.srv import SetParameters
+        from sensor_msgs.msg import Image
+
+        from spgrasp_ros.msg import GraspArray
+        from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+        from spgrasp_ros.srv import SetPrompt
+
+        self.ros = ros_node
+        node = ros_node.node
+        self.arrays: list = []
+        self.diagnostics: list = []
+        self.masks: list = []
+        self.publisher = node.create_publisher(Image, f"{NS}/image", 5)
+        node.create_subscription(GraspArray, f"{NS}/grasp_poses", self.arrays.append, 50)
+        node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
+        node.create_subscription(Image, f"{NODE}/mask", self.masks.append, 5)
+        self.prompt_client = node.create_client(SetPrompt, f"{NS}/set_prompt")
+        self.param_client = node.create_client(SetParameters, f"{NODE}/set_parameters")
+        self.lifecycle = LifecycleClient(node, ros_node.executor, NODE, timeout_s=120)
+        self.stamp_sec = 1000
+
+    def image(self, rgb: np.ndarray, encoding: str = "rgb8"):
+        from std_msgs.msg import Header
+
+        from spgrasp_ros.nodes.image_messages import rgb_to_image
+
+        self.stamp_sec += 1
+        header = Header(frame_id="test_camera")
+        header.stamp.sec = self.stamp_sec
+        msg = rgb_to_image(rgb, header, "rgb8")
+        msg.encoding = encoding
+        return msg
+
+    def publish(self, rgb: np.ndarray, encoding: str = "rgb8"):
+        msg = self.image(rgb, encoding)
+        self.publisher.publish(msg)
+        return msg
+
+    def prompt(self, boxes=(), points=(), text="", append=False, remove_ids=()):
+        from spgrasp_ros.msg import PromptBox, PromptPoint
+        from spgrasp_ros.srv import SetPrompt
+
+        request = SetPrompt.Request(
+            boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]), y_max=float(b[3])) for b in boxes],
+            points=[PromptPoint(x=float(x), y=float(y), label=int(label), object_index=int(k))
+                    for x, y, label, k in points],
+            text=text, append=append, remove_ids=list(remove_ids))
+        self.ros.spin_until(lambda: self.prompt_client.service_is_ready(), 60, "the set_prompt service")
+        future = self.prompt_client.call_async(request)
+        self.ros.spin_until(future.done, 60, "the set_prompt answer")
+        return future.result()
+
+    def set_parameter(self, name: str, value):
+        from rcl_interfaces.srv import SetParameters
+        from rclpy.parameter import Parameter
+
+        self.ros.spin_until(lambda: self.param_client.service_is_ready(), 30, "the parameter service")
+        future = self.param_client.call_async(SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()]))
+        self.ros.spin_until(future.done, 30, "the parameter answer")
+        return future.result().results[0]
+
+    def stream(self, frames: list[np.ndarray], period: float = 0.0, wait_for_each: bool = True) -> list:
+        """Publish frames; with ``wait_for_each`` wait for each frame's GraspArray (matched by stamp)."""
+        sent = []
+        for rgb in frames:
+            msg = self.publish(rgb)
+            sent.append(msg)
+            if wait_for_each:
+                stamp = msg.header.stamp.sec
+                self.ros.spin_until(lambda: any(a.header.stamp.sec == stamp for a in self.arrays), 60,
+                                    f"the GraspArray of the frame stamped {stamp}")
+            else:
+                self.ros.spin_for(period)
+        return sent
+
+
+@pytest.fixture(scope="module")
+def clip():
+    from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
+
+    sequence = generate_clip(SynthConfig(frames=16, min_objects=2, max_objects=2, occlusion_probability=0.0),
+                             SEED).to_sequence()
+    frames = [(f.load_image(), f.load_masks(), f) for f in sequence.frames]
+    ids = [o.object_id for o in sequence.frames[0].objects]
+    boxes = {}
+    for object_id in ids:
+        ys, xs = np.nonzero(frames[0][1] == object_id)
+        boxes[object_id] = [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
+    return frames, ids, boxes
+
+
+@pytest.fixture(scope="module")
+def tracker_process():
+    require_ros()
+    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", f"__ns:={NS}",
+                          "-p", "checkpoint:=demo", "-p", "device:=cpu", "-p", "diagnostics_period_s:=0.5",
+                          "-p", "image_reliability:=reliable"])
+    try:
+        yield process
+    finally:
+        process.stop(timeout=20)
+        sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
+
+
+@pytest.fixture
+def rig(ros_node, tracker_process):
+    from lifecycle_msgs.msg import State
+
+    rig = Rig(ros_node)
+    state = rig.lifecycle.get_state().id
+    if state == State.PRIMARY_STATE_UNCONFIGURED:
+        assert rig.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE, tracker_process.output()
+    if rig.lifecycle.get_state().id == State.PRIMARY_STATE_INACTIVE:
+        assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
+    ros_node.spin_until(lambda: rig.publisher.get_subscription_count() > 0, 30, "the tracker's image subscription")
+    return rig
+
+
+def _on_object(grasp, masks: np.ndarray, object_id: int) -> bool:
+    x, y = (int(round(v)) for v in grasp.center)
+    h, w = masks.shape
+    window = masks[max(0, y - 2):min(h, y + 3), max(0, x - 2):min(w, x + 3)]
+    return bool((window == object_id).any())
+
+
+def test_prompt_before_any_image_is_refused(rig):
+    response = rig.prompt(boxes=[[10, 10, 50, 50]])
+    assert not response.success and "no image" in response.message
+    assert list(response.tracked_ids) == []
+
+
+def test_prompt_then_stream_tracks_the_prompted_object(rig, clip):
+    frames, ids, boxes = clip
+    first = rig.publish(frames[0][0])
+    rig.ros.spin_for(1.0)  # the node has received the frame
+    target, other = ids
+    response = rig.prompt(boxes=[boxes[target]])
+    assert response.success, response.message
+    assert len(response.object_ids) == 1 and list(response.tracked_ids) == list(response.object_ids)
+    assert response.header.stamp.sec == first.header.stamp.sec and response.header.frame_id == "test_camera"
+    object_id = response.object_ids[0]
+    used = response.boxes[0]
+    assert abs(used.x_min - boxes[target][0]) < 8 and abs(used.x_max - boxes[target][2]) < 8, "box actually used"
+
+    sent = rig.stream([rgb for rgb, _, _ in frames[1:]])
+    by_stamp = {a.header.stamp.sec: a for a in rig.arrays}
+    on_target = on_other = 0
+    for msg, (rgb, masks, _) in zip(sent, frames[1:]):
+        array = by_stamp[msg.header.stamp.sec]
+        assert array.header.frame_id == "test_camera" and array.header.stamp.nanosec == msg.header.stamp.nanosec
+        assert (array.image_width, array.image_height) == (rgb.shape[1], rgb.shape[0])
+        assert [o.id for o in array.objects] == [object_id]
+        assert all(g.object_id == object_id for g in array.grasps)
+        assert all(math.isnan(g.depth_m) for g in array.grasps), "no depth was sent: no metric pose"
+        if array.grasps:
+            on_target += _on_object(array.grasps[0], masks, target)
+            on_other += _on_object(array.grasps[0], masks, other)
+    assert on_target >= 0.8 * len(sent), f"best grasp on the prompted object in {on_target}/{len(sent)} frames"
+    assert on_other <= 0.1 * len(sent)
+
+
+def test_reprompt_append_remove_and_clear(rig, clip):
+    frames, ids, boxes = clip
+    rig.stream([frames[2][0]])
+    before = rig.prompt(boxes=[boxes[ids[0]]])
+    assert before.success
+    reset = rig.prompt(boxes=[boxes[ids[1]]])
+    assert reset.success and list(reset.tracked_ids) == list(reset.object_ids), "a new prompt replaces the set"
+    assert reset.object_ids[0] > before.object_ids[0], "ids are never reused"
+    appended = rig.prompt(boxes=[boxes[ids[0]]], append=True)
+    assert appended.success and sorted(appended.tracked_ids) == sorted([*reset.object_ids, *appended.object_ids])
+    sent = rig.stream([frames[3][0]])
+    array = next(a for a in rig.arrays if a.header.stamp.sec == sent[0].header.stamp.sec)
+    assert sorted(o.id for o in array.objects) == sorted(appended.tracked_ids)
+
+    removed = rig.prompt(remove_ids=list(reset.object_ids), append=True)
+    assert removed.success and list(removed.tracked_ids) == list(appended.object_ids)
+    cleared = rig.prompt()
+    assert cleared.success and list(cleared.tracked_ids) == []
+    count = len(rig.arrays)
+    rig.stream([frames[4][0]], period=1.0, wait_for_each=False)
+    assert all(not a.objects for a in rig.arrays[count:]), "nothing is tracked after an empty prompt"
+
+
+@pytest.mark.parametrize("kwargs, reason", [
+    ({"boxes": [[float("nan"), 0, 10, 10]]}, "finite"),
+    ({"boxes": [[30, 30, 30, 60]]}, "degenerate"),
+    ({"boxes": [[10, 10, 500, 60]]}, "outside"),
+    ({"points": [(20, 20, 7, 0)]}, "label"),
+    ({"remove_ids": [999], "append": True}, "unknown"),
+    ({"text": "red mug"}, "text"),
+])
+def test_bad_prompts_are_refused_and_tracking_is_unchanged(rig, clip, kwargs, reason):
+    frames, ids, boxes = clip
+    rig.stream([frames[5][0]])
+    good = rig.prompt(boxes=[boxes[ids[0]]])
+    assert good.success
+    response = rig.prompt(**kwargs)
+    assert not response.success
+    assert reason in response.message.lower(), response.message
+    assert list(response.tracked_ids) == list(good.tracked_ids)
+    sent = rig.stream([frames[6][0]])
+    array = next(a for a in rig.arrays if a.header.stamp.sec == sent[0].header.stamp.sec)
+    assert [o.id for o in array.objects] == list(good.object_ids)
+
+
+def test_unsupported_encoding_is_rejected_once_and_counted(rig, clip, tracker_process):
+    frames, ids, boxes = clip
+    rig.stream([frames[7][0]])
+    assert rig.prompt(boxes=[boxes[ids[0]]]).success
+    count = len(rig.arrays)
+    rgb = frames[8][0]
+    for _ in range(3):
+        rig.publish(rgb, encoding="yuv422")  # bytes of the right length, an encoding the node does not read
+        rig.ros.spin_for(0.3)
+    assert len(rig.arrays) == count, "frames in an unsupported encoding must not be processed"
+    rig.ros.spin_until(lambda: "yuv422" in tracker_process.output(), 10, "the encoding warning")
+    warnings = [line for line in tracker_process.output().splitlines() if "yuv422" in line]
+    assert len(warnings) == 1, f"one warning, not one per frame: {warnings}"
+    rig.ros.spin_until(lambda: any(_value(d, "frames rejected (encoding)") == "3" for d in rig.diagnostics[-3:]),
+                       10, "diagnostics counting the rejected frames")
+    rig.stream([frames[9][0]])  # still tracking afterwards
+
+
+def _value(diagnostics, key: str) -> str | None:
+    for status in diagnostics.status:
+        for item in status.values:
+            if item.key == key:
+                return item.value
+    return None
+
+
+def test_runtime_parameters(rig, clip):
+    frames, ids, boxes = clip
+    rig.stream([frames[10][0]])
+    assert rig.prompt(boxes=[boxes[ids[0]]]).success
+    assert rig.set_parameter("top_k", 1).successful
+    sent = rig.stream([frames[11][0], frames[12][0]])
+    arrays = [a for a in rig.arrays if a.header.stamp.sec in {m.header.stamp.sec for m in sent}]
+    assert all(len(a.grasps) <= 1 for a in arrays)
+    refused = rig.set_parameter("presence_threshold", 2.0)
+    assert not refused.successful and "presence_threshold" in refused.reason
+    frozen = rig.set_parameter("checkpoint", "/elsewhere.pt")
+    assert not frozen.successful and "configure" in frozen.reason
+    assert rig.set_parameter("top_k", 5).successful
+
+
+def test_deactivate_and_activate_while_images_flow(rig, clip):
+    from lifecycle_msgs.msg import State
+
+    frames, ids, boxes = clip
+    rig.stream([frames[0][0]])
+    prompted = rig.prompt(boxes=[boxes[ids[0]]])
+    assert prompted.success
+    assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
+    rig.ros.spin_for(0.5)
+    count = len(rig.arrays)
+    rig.stream([rgb for rgb, _, _ in frames[1:4]], period=0.3, wait_for_each=False)
+    assert len(rig.arrays) == count, "an inactive tracker publishes nothing"
+    assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
+    rig.ros.spin_until(lambda: rig.publisher.get_subscription_count() > 0, 30, "the re-created subscription")
+    sent = rig.stream([frames[4][0]])
+    array = next(a for a in rig.arrays if a.header.stamp.sec == sent[0].header.stamp.sec)
+    assert [o.id for o in array.objects] == list(prompted.object_ids), "tracking state survives deactivation"
+
+
+def test_fast_frames_are_dropped_not_queued(rig, clip, tracker_process):
+    import cv2
+
+    frames, ids, boxes = clip
+    big = [cv2.resize(rgb, (1280, 720), interpolation=cv2.INTER_LINEAR) for rgb, _, _ in frames[:4]]
+    box = np.array(boxes[ids[0]], float) * [1280 / 160, 720 / 120, 1280 / 160, 720 / 120]
+    rig.stream([big[0]])
+    assert rig.prompt(boxes=[box]).success
+    messages = [rig.image(frame) for frame in big]
+
+    def burst(n: int) -> None:
+        for k in range(n):
+            rig.publisher.publish(messages[k % len(messages)])
+            rig.ros.spin_for(0.002)
+
+    burst(100)
+    rig.ros.spin_for(2.0)
+    rss_before = _rss_kib(tracker_process.popen.pid)
+    burst(300)
+    rig.ros.spin_for(2.0)
+    rss_after = _rss_kib(tracker_process.popen.pid)
+    rig.ros.spin_until(lambda: rig.diagnostics and _value(rig.diagnostics[-1], "frames dropped (newer arrived)") not in
+                       (None, "0"), 10, "dropped frames in diagnostics")
+    latest = rig.diagnostics[-1]
+    received = int(_value(latest, "frames received"))
+    processed = int(_value(latest, "frames processed"))
+    dropped = int(_value(latest, "frames dropped (newer arrived)"))
+    assert dropped > 0 and processed < received
+    assert rss_after - rss_before < 60 * 1024, f"memory grew by {(rss_after - rss_before) / 1024:.0f} MiB under load"
+
+
+def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
+    from lifecycle_msgs.msg import State
+
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+
+    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/broken",
+                          "-p", f"checkpoint:={tmp_path / 'missing.pt'}"])
+    try:
+        client = LifecycleClient(ros_node.node, ros_node.executor, "/broken/spgrasp_tracker", timeout_s=120)
+        with pytest.raises(LifecycleError, match="unconfigured"):
+            client.configure()
+        assert client.get_state().id == State.PRIMARY_STATE_UNCONFIGURED
+        deadline = time.monotonic() + 10
+        while "missing.pt" not in process.output() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert "missing.pt" in process.output(), "the log names the missing checkpoint"
+    finally:
+        process.stop(timeout=20)
+    assert os.path.exists(process.log_path)
