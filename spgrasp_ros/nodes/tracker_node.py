@@ -276,7 +276,9 @@ class TrackerNode(LifecycleNode):
             if output is None:
                 raise PromptError("the newest frame could not be processed (see the node's log)")
             states = {s.id: s for s in output.result.objects}
-            created = [(i, p, states[i].bbox) for i, p in zip(output.created_ids, prompt.objects())]
+            # a box prompt uses its box; clicks use the box of the mask they produced
+            created = [(i, p, tuple(p.box) if p.box is not None else states[i].bbox)
+                       for i, p in zip(output.created_ids, prompt.objects())]
             what = f"tracking {len(tracker.object_ids)} object(s)" if tracker.object_ids else "tracking cleared"
             fill_prompt_response(job.response, msg.header, created, tracker.object_ids, what)
         except PromptError as error:

@@ -96,6 +96,12 @@ class Rig:
         self.ros.spin_until(future.done, 30, "the parameter answer")
         return future.result().results[0]
 
+    def show(self, rgb: np.ndarray):
+        """Publish a frame for a following prompt (nothing may be tracked yet, so no GraspArray is awaited)."""
+        msg = self.publish(rgb)
+        self.ros.spin_for(0.5)
+        return msg
+
     def stream(self, frames: list[np.ndarray], period: float = 0.0, wait_for_each: bool = True) -> list:
         """Publish frames; with ``wait_for_each`` wait for each frame's GraspArray (matched by stamp)."""
         sent = []
@@ -139,22 +145,42 @@ def tracker_process():
         sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
 
 
+@pytest.fixture(scope="module")
+def module_ros_node():
+    """One test-side node for the module: its subscriptions stay matched with the tracker's publishers."""
+    from ros_harness import RosTestNode
+
+    require_ros()
+    node = RosTestNode("test_tracker_node")
+    try:
+        yield node
+    finally:
+        node.close()
+
+
+@pytest.fixture(scope="module")
+def module_rig(module_ros_node, tracker_process):
+    return Rig(module_ros_node)
+
+
 @pytest.fixture
-def rig(ros_node, tracker_process):
+def rig(module_rig, tracker_process):
     from lifecycle_msgs.msg import State
 
-    rig = Rig(ros_node)
+    rig, ros_node = module_rig, module_rig.ros
     state = rig.lifecycle.get_state().id
     if state == State.PRIMARY_STATE_UNCONFIGURED:
         assert rig.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE, tracker_process.output()
     if rig.lifecycle.get_state().id == State.PRIMARY_STATE_INACTIVE:
         assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
     ros_node.spin_until(lambda: rig.publisher.get_subscription_count() > 0, 30, "the tracker's image subscription")
+    ros_node.spin_until(lambda: ros_node.node.count_publishers(f"{NS}/grasp_poses") > 0, 30, "the grasp publisher")
+    ros_node.spin_for(0.3)
     return rig
 
 
 def _on_object(grasp, masks: np.ndarray, object_id: int) -> bool:
-    x, y = (int(round(v)) for v in grasp.center)
+    x, y = int(round(grasp.center_x)), int(round(grasp.center_y))
     h, w = masks.shape
     window = masks[max(0, y - 2):min(h, y + 3), max(0, x - 2):min(w, x + 3)]
     return bool((window == object_id).any())
@@ -168,8 +194,7 @@ def test_prompt_before_any_image_is_refused(rig):
 
 def test_prompt_then_stream_tracks_the_prompted_object(rig, clip):
     frames, ids, boxes = clip
-    first = rig.publish(frames[0][0])
-    rig.ros.spin_for(1.0)  # the node has received the frame
+    first = rig.show(frames[0][0])
     target, other = ids
     response = rig.prompt(boxes=[boxes[target]])
     assert response.success, response.message
@@ -198,7 +223,7 @@ def test_prompt_then_stream_tracks_the_prompted_object(rig, clip):
 
 def test_reprompt_append_remove_and_clear(rig, clip):
     frames, ids, boxes = clip
-    rig.stream([frames[2][0]])
+    rig.show(frames[2][0])
     before = rig.prompt(boxes=[boxes[ids[0]]])
     assert before.success
     reset = rig.prompt(boxes=[boxes[ids[1]]])
@@ -229,7 +254,7 @@ def test_reprompt_append_remove_and_clear(rig, clip):
 ])
 def test_bad_prompts_are_refused_and_tracking_is_unchanged(rig, clip, kwargs, reason):
     frames, ids, boxes = clip
-    rig.stream([frames[5][0]])
+    rig.show(frames[5][0])
     good = rig.prompt(boxes=[boxes[ids[0]]])
     assert good.success
     response = rig.prompt(**kwargs)
@@ -243,7 +268,7 @@ def test_bad_prompts_are_refused_and_tracking_is_unchanged(rig, clip, kwargs, re
 
 def test_unsupported_encoding_is_rejected_once_and_counted(rig, clip, tracker_process):
     frames, ids, boxes = clip
-    rig.stream([frames[7][0]])
+    rig.show(frames[7][0])
     assert rig.prompt(boxes=[boxes[ids[0]]]).success
     count = len(rig.arrays)
     rgb = frames[8][0]
@@ -269,7 +294,7 @@ def _value(diagnostics, key: str) -> str | None:
 
 def test_runtime_parameters(rig, clip):
     frames, ids, boxes = clip
-    rig.stream([frames[10][0]])
+    rig.show(frames[10][0])
     assert rig.prompt(boxes=[boxes[ids[0]]]).success
     assert rig.set_parameter("top_k", 1).successful
     sent = rig.stream([frames[11][0], frames[12][0]])
@@ -286,7 +311,7 @@ def test_deactivate_and_activate_while_images_flow(rig, clip):
     from lifecycle_msgs.msg import State
 
     frames, ids, boxes = clip
-    rig.stream([frames[0][0]])
+    rig.show(frames[0][0])
     prompted = rig.prompt(boxes=[boxes[ids[0]]])
     assert prompted.success
     assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
@@ -307,7 +332,7 @@ def test_fast_frames_are_dropped_not_queued(rig, clip, tracker_process):
     frames, ids, boxes = clip
     big = [cv2.resize(rgb, (1280, 720), interpolation=cv2.INTER_LINEAR) for rgb, _, _ in frames[:4]]
     box = np.array(boxes[ids[0]], float) * [1280 / 160, 720 / 120, 1280 / 160, 720 / 120]
-    rig.stream([big[0]])
+    rig.show(big[0])
     assert rig.prompt(boxes=[box]).success
     messages = [rig.image(frame) for frame in big]
 

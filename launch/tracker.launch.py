@@ -1,0 +1,87 @@
+"""Camera source + SPGrasp tracker (configured and activated by this file) + optional R1 arm bridge.
+
+    ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
+    ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt bridge:=true
+    ros2 launch spgrasp_ros tracker.launch.py --show-args
+
+What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
+spgrasp_ros.nodes.launch_plan, where plain tests reach it; this file turns that plan into launch_ros actions
+and drives the tracker's lifecycle (configure, then activate once it is inactive; a failed configure leaves
+the tracker unconfigured and says why in its log).
+"""
+
+import inspect
+import os
+
+from ament_index_python.packages import get_package_share_directory
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
+from launch.events import matches_action
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import LifecycleNode, Node
+from launch_ros.event_handlers import OnStateTransition
+from launch_ros.events.lifecycle import ChangeState
+from lifecycle_msgs.msg import Transition
+
+from spgrasp_ros.nodes.launch_plan import PACKAGE, make_plan
+
+
+def _arguments(config: str) -> list[tuple[str, str, str]]:
+    """(name, default, description) of every launch argument; config is share/spgrasp_ros/config."""
+    return [
+        ("camera", "video", "camera source: zed (ZED 2i or .svo), video (file, image folder, webcam) or none "
+                            "(your own driver publishing image, depth, camera_info in the namespace)"),
+        ("video", "", "what camera:=video publishes: video file, image folder, recorded sequence (e.g. from "
+                      "`spgrasp synth`), webcam:N or /dev/videoN ('' = `source` in video_params)"),
+        ("checkpoint", "", "bundled model name or checkpoint file ('' = tracker_params: demo)"),
+        ("model_config", "", "model preset/YAML the checkpoint must match ('' = tracker_params: the one "
+                             "inside the checkpoint)"),
+        ("device", "", "auto, cpu, cuda or cuda:N ('' = tracker_params: auto)"),
+        ("image_transport", "", "raw or compressed ('' = tracker_params: raw)"),
+        ("namespace", "", "namespace of every node and topic started here"),
+        ("bridge", "false", "true: also start the R1 arm bridge (it stays disabled until ~/enable)"),
+        ("use_sim_time", "false", "true: every node follows /clock (bag replay)"),
+        ("tracker_params", os.path.join(config, "tracker.yaml"), "parameter file of the tracker"),
+        ("video_params", os.path.join(config, "video_source.yaml"), "parameter file of video_source_node"),
+        ("zed_params", os.path.join(config, "zed_camera.yaml"), "parameter file of zed_camera_node"),
+        ("bridge_params", os.path.join(config, "r1_grasp_bridge.yaml"), "parameter file of r1_grasp_bridge"),
+    ]
+
+
+def _has_autostart() -> bool:
+    """Whether this launch_ros's LifecycleNode configures and activates by itself (launch_ros >= 0.26.7)."""
+    return any("autostart" in inspect.signature(cls.__init__).parameters for cls in (LifecycleNode, Node))
+
+
+def _lifecycle_node(**kwargs) -> list:
+    """A lifecycle node the launch file takes to 'active': configure at start, activate once inactive."""
+    if _has_autostart():
+        return [LifecycleNode(autostart=True, **kwargs)]
+    node = LifecycleNode(**kwargs)  # Humble, early Jazzy: the same two transitions through launch events
+
+    def change_state(transition_id: int) -> EmitEvent:
+        return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
+                                           transition_id=transition_id))
+
+    activate = OnStateTransition(target_lifecycle_node=node, start_state="configuring", goal_state="inactive",
+                                 entities=[change_state(Transition.TRANSITION_ACTIVATE)], handle_once=True)
+    return [RegisterEventHandler(activate), node, change_state(Transition.TRANSITION_CONFIGURE)]
+
+
+def _launch_setup(context, argument_names: list[str]) -> list:
+    plan = make_plan(**{name: LaunchConfiguration(name).perform(context) for name in argument_names})
+    actions = [LogInfo(msg=plan.describe())]
+    for node in plan.nodes:
+        kwargs = dict(package=PACKAGE, executable=node.executable, name=node.name, namespace=plan.namespace,
+                      parameters=[node.parameters], remappings=node.remappings, output="screen")
+        actions += _lifecycle_node(**kwargs) if node.lifecycle else [Node(**kwargs)]
+    return actions
+
+
+def generate_launch_description() -> LaunchDescription:
+    arguments = _arguments(os.path.join(get_package_share_directory(PACKAGE), "config"))
+    return LaunchDescription([
+        *(DeclareLaunchArgument(name, default_value=default, description=description)
+          for name, default, description in arguments),
+        OpaqueFunction(function=_launch_setup, args=[[name for name, _, _ in arguments]]),
+    ])
