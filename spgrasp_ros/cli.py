@@ -81,6 +81,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     from spgrasp_ros.bench import BenchSettings, format_table, run_bench, write_outputs
 
     width, height = (int(v) for v in args.resolution.lower().split("x"))
+    if args.ros_overhead:
+        return _bench_ros_overhead(args, width, height)
     settings = BenchSettings(model=args.model, checkpoint=args.checkpoint, device=args.device, n_hist=args.n_hist,
                              image_size=args.image_size, objects=args.objects, frames=args.frames,
                              warmup=args.warmup, width=width, height=height, threads=args.threads)
@@ -88,6 +90,26 @@ def _cmd_bench(args: argparse.Namespace) -> int:
     json_path, png_path = write_outputs(result, Path(args.out))
     print(format_table(result))
     print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _bench_ros_overhead(args: argparse.Namespace, width: int, height: int) -> int:
+    import json
+    from pathlib import Path
+
+    try:
+        from spgrasp_ros.nodes.overhead_probe import measure_ros_overhead
+    except ImportError as error:
+        print(f"--ros-overhead needs rclpy and the built interfaces ({error})", file=sys.stderr)
+        return 2
+    result = measure_ros_overhead(width, height, objects=args.objects, frames=args.frames)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "ros_overhead.json").write_text(json.dumps(result, indent=2))
+    print(f"tracker node overhead per frame at {width}x{height} ({result['encoding']} in), model excluded:")
+    for name, figures in result["stages"].items():
+        print(f"  {name:22s} median {figures['median_ms']:6.3f} ms   p90 {figures['p90_ms']:6.3f} ms")
+    print(f"wrote {out / 'ros_overhead.json'}")
     return 0
 
 
@@ -153,8 +175,12 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         return 2
     from spgrasp_ros.demo import DemoConfig, run_demo
 
-    summary = run_demo(DemoConfig(seed=args.seed, frames=args.frames, rate_hz=args.rate, checkpoint=args.checkpoint,
-                                  device=args.device, out=args.out))
+    try:
+        summary = run_demo(DemoConfig(seed=args.seed, frames=args.frames, rate_hz=args.rate,
+                                      checkpoint=args.checkpoint, device=args.device, out=args.out))
+    except (RuntimeError, FileNotFoundError) as error:
+        print(f"spgrasp demo: {error}", file=sys.stderr)
+        return 1
     return 0 if summary["frames_with_grasps"] else 1
 
 
@@ -190,6 +216,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--resolution", default="640x480", help="camera resolution WxH")
     bench.add_argument("--threads", type=int, help="torch CPU threads")
     bench.add_argument("--out", default="outputs/bench", help="folder for bench.json and bench.png")
+    bench.add_argument("--ros-overhead", action="store_true",
+                       help="time the tracker node's message conversions and publishing instead (model excluded)")
     bench.set_defaults(run=_cmd_bench)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")

@@ -65,7 +65,12 @@ def _start(module: str, namespace: str, params: dict, log: Path) -> subprocess.P
     return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen) -> None:
+def _stop(process: subprocess.Popen, grace_s: float = 0.0) -> None:
+    """Let the process end by itself for ``grace_s``, then SIGINT it (then SIGKILL)."""
+    try:
+        process.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        pass
     if process.poll() is None:
         process.send_signal(2)  # SIGINT: rclpy's clean shutdown
         try:
@@ -154,9 +159,14 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
                                                          y_max=float(b[3])) for b in boxes.values() if b is not None])
             prompt_client = node.create_client(SetPrompt, "set_prompt")
             prompt_client.wait_for_service(timeout_sec=30)
-            future = prompt_client.call_async(request)
-            executor.spin_until_future_complete(future, timeout_sec=60)
-            response = future.result()
+            response = None
+            for _ in range(50):  # the tracker may get the first image a moment after this node did
+                future = prompt_client.call_async(request)
+                executor.spin_until_future_complete(future, timeout_sec=60)
+                response = future.result()
+                if response is None or response.success or "no image" not in response.message:
+                    break
+                executor.spin_once(timeout_sec=0.05)
             if response is None or not response.success:
                 raise RuntimeError(f"the prompt was refused: {getattr(response, 'message', 'no answer')}")
             mapping = dict(zip([i for i, b in boxes.items() if b is not None], response.object_ids))
@@ -180,7 +190,7 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
         finally:
             if source is not None:
                 _stop(source)
-            _stop(tracker)
+            _stop(tracker, grace_s=10.0)  # a finalized tracker exits by itself
             executor.shutdown()
             node.destroy_node()
             rclpy.try_shutdown()
@@ -221,10 +231,9 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
             latencies.append((got.arrival[stamp] - stamp) / 1e6)
             processing.append(array.processing_ms)
             tracked += 1
-            picture = draw_result(rgb, result, predicted, label=f"frame {index}")
+            picture = draw_result(rgb, result, predicted, label=f"frame {index}", upscale=config.video_scale)
         else:
-            picture = rgb.copy()
-        picture = cv2.resize(picture, (width, height), interpolation=cv2.INTER_NEAREST)
+            picture = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_NEAREST)
         writer.write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
     writer.release()
     span = (max(got.arrival.values()) - min(got.arrival.values())) / 1e9 if len(got.arrival) > 1 else 0.0

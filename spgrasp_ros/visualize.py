@@ -7,6 +7,7 @@ ROS-free: RGB uint8 arrays in, RGB uint8 arrays out.
 from __future__ import annotations
 
 import colorsys
+import dataclasses
 
 import cv2
 import numpy as np
@@ -36,13 +37,27 @@ def draw_grasp(image: np.ndarray, grasp: Grasp, colour: tuple[int, int, int], th
     cv2.circle(image, (cx, cy), max(1, thickness), colour, -1, cv2.LINE_AA)
 
 
+def _scaled(result: FrameResult, factor: int) -> FrameResult:
+    """The result in the pixels of an image ``factor`` times larger."""
+    grasps = tuple(dataclasses.replace(g, center=(g.center[0] * factor, g.center[1] * factor),
+                                       width=g.width * factor, jaw_size=g.jaw_size * factor) for g in result.grasps)
+    objects = tuple(dataclasses.replace(o, bbox=tuple(v * factor for v in o.bbox)) for o in result.objects)
+    return dataclasses.replace(result, grasps=grasps, objects=objects)
+
+
 def draw_result(rgb: np.ndarray, result: FrameResult, masks: np.ndarray | None = None, grasps_per_object: int = 1,
-                mask_alpha: float = 0.45, label: str | None = None) -> np.ndarray:
+                mask_alpha: float = 0.45, label: str | None = None, upscale: int = 1) -> np.ndarray:
     """A copy of ``rgb`` (HxWx3 uint8) with the result drawn on it.
 
     masks: [N, H, W] bool in the order of ``result.objects`` (``TrackerOutput.masks``) or None;
-    grasps_per_object: how many of each object's best grasps to draw (the best one thicker).
+    grasps_per_object: how many of each object's best grasps to draw (the best one thicker);
+    upscale: draw on the image enlarged this many times (nearest), for small frames.
     """
+    if upscale > 1:
+        rgb = cv2.resize(rgb, None, fx=upscale, fy=upscale, interpolation=cv2.INTER_NEAREST)
+        if masks is not None and len(masks):
+            masks = masks.repeat(upscale, axis=1).repeat(upscale, axis=2)
+        result = _scaled(result, upscale)
     out = rgb.copy()
     scale = max(1, round(max(rgb.shape[:2]) / 480))
     if masks is not None and len(masks):

@@ -27,3 +27,13 @@ def test_masks_grasps_and_labels_are_drawn_without_touching_the_input():
 def test_colours_are_stable_and_distinct():
     assert object_colour(3) == object_colour(3)
     assert len({object_colour(i) for i in range(1, 9)}) == 8
+
+
+def test_upscaled_drawing_matches_the_enlarged_frame():
+    rgb = np.zeros((48, 64, 3), np.uint8)
+    masks = np.zeros((2, 48, 64), bool)
+    masks[0, 10:30, 10:30] = True
+    out = draw_result(rgb, _result(), masks, upscale=4)
+    assert out.shape == (192, 256, 3)
+    assert out[4 * 12, 4 * 28].any() and out[4 * 20, 4 * 20].any()
+    assert out[160:, 200:].sum() == 0

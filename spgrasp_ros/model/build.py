@@ -31,6 +31,7 @@ def hydra_overrides(config: ModelConfig) -> list[str]:
         f"grasp_refiner_channels={config.grasp_refiner_channels}",
         f"dense_prompt={str(config.dense_prompt).lower()}",
         f"click_radius={config.click_radius}",
+        f"mask_prior={str(config.mask_prior).lower()}",
         f"image_size={config.image_size}",
         f"num_maskmem={config.n_hist + 1}",
         f"max_obj_ptrs_in_encoder={config.max_obj_ptrs}",

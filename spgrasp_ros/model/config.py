@@ -27,6 +27,7 @@ class ModelConfig:
     grasp_refiner_channels: int = 0  # > 0: add the small convolutional grasp refiner (grasp_decoder.py)
     dense_prompt: bool = False  # also give boxes/clicks to the decoder as a drawn mask prompt (prompt_map.py)
     click_radius: float = 6.0  # [model px] radius of a click in that drawn prompt
+    mask_prior: bool = False  # the last found mask as a dense prompt on frames without a prompt (spgrasp.py)
     overrides: tuple[str, ...] = field(default=())  # extra hydra overrides of the sam2 config, "key=value"
     #                                                 under `model.` (e.g. a tiny trunk for tests)
 

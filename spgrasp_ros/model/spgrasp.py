@@ -6,7 +6,10 @@ Everything SAM 2 does is SAM 2's own code: image encoder, memory attention over 
 - ``forward_heads`` returns those maps beside SAM 2's mask, pointer and object score;
 - ``memory_source`` chooses what the memory encoder sees: the object mask (as SAM 2 and the public SPGrasp
   code) or the grasp-position map (the paper's Eq. 3, H_t = (E_t, M_pos, O_t));
-- ``dense_prompt`` optionally also draws a box or clicks as a mask prompt (``prompt_map``).
+- ``dense_prompt`` optionally also draws a box or clicks as a mask prompt (``prompt_map``);
+- ``mask_prior`` optionally gives the decoder, on frames without a prompt, the object's last found mask as a
+  dense prompt (``update_mask_prior``): a strong hint for a small model trained from scratch, whose memory
+  attention alone tells objects apart slowly. Off for the paper's presets.
 The streaming state (memory banks) lives outside the model, in ``spgrasp_ros.tracker``.
 """
 
@@ -71,7 +74,7 @@ class SPGrasp(SAM2Base):
     """SAM 2 with the SPGrasp grasp decoder; all SAM2Base constructor arguments apply."""
 
     def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, grasp_refiner_channels: int = 0,
-                 dense_prompt: bool = False, click_radius: float = 6.0, **kwargs) -> None:
+                 dense_prompt: bool = False, click_radius: float = 6.0, mask_prior: bool = False, **kwargs) -> None:
         if memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
         self._grasp_refiner_channels = grasp_refiner_channels  # read by _build_sam_heads during super().__init__
@@ -79,6 +82,7 @@ class SPGrasp(SAM2Base):
         self.memory_source = memory_source  # which decoder output the memory encoder sees
         self.dense_prompt = dense_prompt  # also feed boxes/clicks as a drawn mask prompt
         self.click_radius = click_radius  # [model px] radius of a click in that map
+        self.mask_prior = mask_prior  # feed the last found mask as a dense prompt on frames without a prompt
 
     def _build_sam_heads(self) -> None:
         super()._build_sam_heads()
@@ -146,7 +150,8 @@ class SPGrasp(SAM2Base):
 
     def step(self, frame_index: int, features: FrameFeatures, memory: dict, is_prompt_frame: bool,
              point_inputs: dict | None = None, mask_inputs: torch.Tensor | None = None,
-             num_frames: int = 1 << 30, timer: StageTimer | None = None) -> tuple[HeadOutputs, dict]:
+             num_frames: int = 1 << 30, timer: StageTimer | None = None,
+             prior: torch.Tensor | None = None) -> tuple[HeadOutputs, dict]:
         """One frame for B objects that share a memory bank; returns the heads and the new memory entry.
 
         memory: {"cond_frame_outputs": {frame: entry}, "non_cond_frame_outputs": {frame: entry}} with entries
@@ -155,7 +160,8 @@ class SPGrasp(SAM2Base):
         pointers are used (min(num_frames, max_obj_ptrs_in_encoder)); streams pass the default.
         Entry: maskmem_features [B, C_mem, H, W] bf16, maskmem_pos_enc list of [B, C_mem, H, W],
         obj_ptr [B, C], object_score_logits [B, 1]. ``timer`` times the stages memory_attention, decoder and
-        memory_encoder.
+        memory_encoder. ``prior``: [B, 1, h, w] from ``update_mask_prior``, used on frames without a prompt when
+        the model has ``mask_prior``.
         """
         high_res = features.high_res_features
         if mask_inputs is not None and self.use_mask_input_as_output_without_sam:
@@ -172,11 +178,23 @@ class SPGrasp(SAM2Base):
                 )
             with stage(timer, "decoder"):
                 multimask = self._use_multimask(is_prompt_frame, point_inputs)
+                if self.mask_prior and not is_prompt_frame and mask_inputs is None:
+                    mask_inputs = prior
                 heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask)
         # sam2's video predictor re-encodes every prompt frame's memory from the binarised mask
         with stage(timer, "memory_encoder"):
             entry = self.encode_memory(features, heads, from_prompt=is_prompt_frame)
         return heads, entry
+
+    def update_mask_prior(self, prior: torch.Tensor | None, heads: HeadOutputs) -> torch.Tensor | None:
+        """The prior for the next frame, [B, 1, h, w] in [0, 1]: this frame's mask probability where the object
+        was found (or on its prompt frame, ``prior`` None), else the last one; None without ``mask_prior``."""
+        if not self.mask_prior:
+            return None
+        current = heads.object_logits_raw.detach().float().sigmoid()
+        if prior is None:
+            return current
+        return torch.where((heads.object_score_logits > 0)[:, :, None, None], current, prior)
 
     def encode_memory(self, features: FrameFeatures, heads: HeadOutputs, from_prompt: bool) -> dict:
         """Memory entry of one frame (sam2's layout; at inference features are stored in bfloat16, as sam2's

@@ -96,7 +96,7 @@ class TrackerSession:
         prompt = Prompt.create(boxes=[[size * 0.25, size * 0.25, size * 0.75, size * 0.75]])
         for k in range(frames):
             self.tracker.step(blank, prompt if k == 0 else None)
-        self.tracker.reset()
+        self.tracker.reset(restart_ids=True)
 
     def release(self) -> None:
         """Drop the model and its state; CUDA memory goes back to the device."""

@@ -69,6 +69,7 @@ class _Cohort:
     ids: list[int]
     bank: MemoryBank  # also holds the prompt frame
     frames_lost: list[int]
+    prior: torch.Tensor | None = None  # [B, 1, h, w] last found masks (models with mask_prior), else None
 
 
 def _autocast(device: torch.device):
@@ -111,11 +112,13 @@ class GraspTracker:
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every tensor of the streaming state (constant in number and size over a stream)."""
-        return [t for c in self._cohorts for t in c.bank.tensors()]
+        return [t for c in self._cohorts for t in (*c.bank.tensors(), *([c.prior] if c.prior is not None else []))]
 
-    def reset(self) -> None:
-        """Stop tracking everything (ids keep counting up)."""
+    def reset(self, restart_ids: bool = False) -> None:
+        """Stop tracking everything; ids keep counting up unless ``restart_ids`` (the next object is 1 again)."""
         self._cohorts = []
+        if restart_ids:
+            self._next_id = 1
 
     def remove(self, object_ids: list[int]) -> None:
         """Stop tracking some objects; the others keep their memory. Unknown ids raise PromptError."""
@@ -133,7 +136,8 @@ class GraspTracker:
             elif keep:
                 index = torch.tensor(keep, device=self.device)
                 kept.append(_Cohort([cohort.ids[j] for j in keep], cohort.bank.select(index),
-                                    [cohort.frames_lost[j] for j in keep]))
+                                    [cohort.frames_lost[j] for j in keep],
+                                    cohort.prior[index] if cohort.prior is not None else None))
         return kept
 
     # --- input --------------------------------------------------------------------------------------------
@@ -214,12 +218,14 @@ class GraspTracker:
                 backbone = self.model.forward_image(image)
             heads: list[HeadOutputs] = []
             pushes: list[tuple[MemoryBank, dict]] = []
+            priors: list[torch.Tensor | None] = []
             for cohort in cohorts:
                 features = self.model.frame_features(backbone, len(cohort.ids))
                 out, entry = self.model.step(frame_index, features, cohort.bank.as_sam2_dict(), is_prompt_frame=False,
-                                             timer=self.timer)
+                                             timer=self.timer, prior=cohort.prior)
                 heads.append(out)
                 pushes.append((cohort.bank, entry))
+                priors.append(self.model.update_mask_prior(cohort.prior, out))
             for group in self._prompt_groups(new_objects):
                 features = self.model.frame_features(backbone, len(group))
                 points, masks = self._prompt_inputs(group, geometry)
@@ -228,7 +234,7 @@ class GraspTracker:
                 ids = list(range(next_id, next_id + len(group)))
                 next_id += len(group)
                 bank = MemoryBank(frame_index, entry, self.model_config.n_hist, self.model_config.max_obj_ptrs)
-                cohorts.append(_Cohort(ids, bank, [0] * len(group)))
+                cohorts.append(_Cohort(ids, bank, [0] * len(group), self.model.update_mask_prior(None, out)))
                 heads.append(out)
             with stage(self.timer, "grasp_decode"):
                 output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
@@ -236,6 +242,8 @@ class GraspTracker:
         # commit: only now does the tracker's state change
         for bank, entry in pushes:
             bank.push(frame_index, entry)
+        for cohort, prior in zip(cohorts, priors):  # the new cohorts made their prior above
+            cohort.prior = prior
         position = 0
         for cohort in cohorts:
             cohort.frames_lost = frames_lost[position:position + len(cohort.ids)]

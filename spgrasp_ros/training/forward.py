@@ -18,7 +18,7 @@ def forward_clip(model: SPGrasp, clip: Clip) -> list[HeadOutputs]:
     # sam2 scales pointer distances by min(num_frames, max_obj_ptrs_in_encoder) - 1; a stream uses the cap, so
     # training must too (the clip length would scale the same distance differently)
     num_frames = max(frames, model.max_obj_ptrs_in_encoder)
-    outputs, memory = [], None
+    outputs, memory, prior = [], None, None
     for t in range(frames):
         features = model.frame_features(model.forward_image(clip.images[t:t + 1].to(device)), objects)
         if t in clip.prompt_frames:
@@ -27,9 +27,11 @@ def forward_clip(model: SPGrasp, clip: Clip) -> list[HeadOutputs]:
             heads, entry = model.step(t, features, {}, is_prompt_frame=True, point_inputs=points,
                                       num_frames=num_frames)
             memory = {"cond_frame_outputs": {t: entry}, "non_cond_frame_outputs": {}}
+            prior = model.update_mask_prior(None, heads)
         else:
-            heads, entry = model.step(t, features, memory, is_prompt_frame=False, num_frames=num_frames)
+            heads, entry = model.step(t, features, memory, is_prompt_frame=False, num_frames=num_frames, prior=prior)
             memory["non_cond_frame_outputs"][t] = entry
+            prior = model.update_mask_prior(prior, heads)
         outputs.append(heads)
     return outputs
 

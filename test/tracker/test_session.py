@@ -60,6 +60,7 @@ def test_warm_up_leaves_nothing_tracked_and_tuning_applies(scene):
     assert session.tracker.object_ids == []
     frame, box = scene
     out = session.step(frame, Prompt.create(boxes=[box]))
+    assert out.created_ids == [1], "warm-up objects do not use up ids"
     assert "image_encoder" in out.result.extra["stages_ms"]
     assert 0 < len(out.result.grasps) <= 3
     session.tune({"top_k": 1, "stage_timing": False})
