@@ -1,7 +1,9 @@
 """Image-space grasps lifted to metric poses with a registered depth image and pinhole intrinsics.
 
-The grasp depth is a robust statistic of the valid depth inside the grasp rectangle's central region (a low
-percentile: the object's near surface, not the table behind a thin part). The pose lives in the camera's
+The grasp depth is a robust statistic of the valid depth inside the grasp rectangle's central region, restricted
+to the object's mask when one is given (a low percentile: the object's near surface, not the table behind a
+thin part). Invalid depth (NaN, inf, zero, out of range) is ignored; too few valid samples give no pose, never a
+guessed one. The pose lives in the camera's
 optical frame (x right, y down, z forward): +z of the grasp frame is the approach direction (straight into the
 scene along the optical axis) and +x the closing direction in the image plane, so the orientation is a rotation
 about the optical axis by the grasp angle.
@@ -43,8 +45,8 @@ class LiftConfig:
     max_depth_m: float = 20.0
 
 
-def _region_depths(depth_m: np.ndarray, grasp: Grasp, config: LiftConfig) -> np.ndarray:
-    """Valid depth values inside the central part of the grasp rectangle."""
+def _region_depths(depth_m: np.ndarray, grasp: Grasp, config: LiftConfig, mask: np.ndarray | None) -> np.ndarray:
+    """Valid depth values inside the central part of the grasp rectangle (and inside ``mask`` if given)."""
     height, width = depth_m.shape
     half_w = max(0.5, grasp.width * config.region_fraction / 2)
     half_j = max(0.5, grasp.jaw_size * config.region_fraction / 2)
@@ -58,17 +60,21 @@ def _region_depths(depth_m: np.ndarray, grasp: Grasp, config: LiftConfig) -> np.
     dx, dy = xs + 0.5 - cx, ys + 0.5 - cy
     along = np.abs(dx * math.cos(grasp.angle) + dy * math.sin(grasp.angle))
     across = np.abs(-dx * math.sin(grasp.angle) + dy * math.cos(grasp.angle))
-    values = depth_m[y0:y1, x0:x1][(along <= half_w) & (across <= half_j)]
+    inside = (along <= half_w) & (across <= half_j)
+    if mask is not None:
+        inside &= mask[y0:y1, x0:x1]
+    values = depth_m[y0:y1, x0:x1][inside]
     return values[np.isfinite(values) & (values >= config.min_depth_m) & (values <= config.max_depth_m)]
 
 
-def lift_grasp(grasp: Grasp, depth_m: np.ndarray, intrinsics: Intrinsics, config: LiftConfig = LiftConfig()
-               ) -> Grasp:
+def lift_grasp(grasp: Grasp, depth_m: np.ndarray, intrinsics: Intrinsics, config: LiftConfig = LiftConfig(),
+               mask: np.ndarray | None = None) -> Grasp:
     """``grasp`` with its metric pose, or unchanged (pose None) where the depth under it is not valid.
 
-    depth_m: [H, W] float metres registered to the grasp's image (NaN / 0 = no measurement).
+    depth_m: [H, W] float metres registered to the grasp's image (NaN / 0 = no measurement); mask: [H, W] bool
+    of the grasp's object, or None.
     """
-    values = _region_depths(depth_m, grasp, config)
+    values = _region_depths(depth_m, grasp, config, mask)
     if len(values) < config.min_valid:
         return dataclasses.replace(grasp, pose=None)
     z = float(np.percentile(values, config.percentile))
@@ -83,8 +89,10 @@ def lift_grasp(grasp: Grasp, depth_m: np.ndarray, intrinsics: Intrinsics, config
 
 
 def lift_grasps(grasps: tuple[Grasp, ...], depth_m: np.ndarray, intrinsics: Intrinsics,
-                config: LiftConfig = LiftConfig()) -> tuple[Grasp, ...]:
-    """Every grasp lifted (``lift_grasp``); the order is kept."""
+                config: LiftConfig = LiftConfig(), masks: dict[int, np.ndarray] | None = None) -> tuple[Grasp, ...]:
+    """Every grasp lifted (``lift_grasp``), each within its object's mask when ``masks`` (object id -> [H, W]
+    bool) has one; the order is kept."""
     if depth_m.ndim != 2:
         raise ValueError(f"depth must be an HxW array, got shape {list(depth_m.shape)}")
-    return tuple(lift_grasp(g, depth_m, intrinsics, config) for g in grasps)
+    masks = masks or {}
+    return tuple(lift_grasp(g, depth_m, intrinsics, config, masks.get(g.object_id)) for g in grasps)

@@ -23,6 +23,7 @@ class TrackerStats:
     errors: int = 0
     idle_frames: int = 0  # frames received while nothing is tracked
     rejected_frames: int = 0  # unsupported encodings
+    frames_without_depth: int = 0  # depth expected (use_depth) but none paired with the frame
     processing_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     end_to_end_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     stage_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
@@ -62,6 +63,7 @@ def diagnostics_message(name: str, stamp, stats: TrackerStats, counts: SlotCount
         "frames idle (nothing tracked)": stats.idle_frames,
         "frames rejected (encoding)": stats.rejected_frames,
         "processing errors": stats.errors,
+        "frames without depth": stats.frames_without_depth,
         "fps": f"{stats.fps():.2f}",
         "processing ms p50 / p90": _percentiles(stats.processing_ms),
         "stamp to publish ms p50 / p90": _percentiles(stats.end_to_end_ms),

@@ -30,6 +30,7 @@ from spgrasp_ros.nodes import parameters as params
 from spgrasp_ros.nodes.conversions import (fail_prompt_response, fill_prompt_response, frame_result_to_msg,
                                            prompt_from_request)
 from spgrasp_ros.nodes.frame_slot import LatestSlot
+from spgrasp_ros.nodes.stamp_pairing import StampBuffer
 from spgrasp_ros.nodes.image_messages import (UnsupportedEncoding, compressed_to_rgb, depth_to_metres, image_to_rgb,
                                               intrinsics_from_camera_info, labels_to_mono8, rgb_to_image)
 from spgrasp_ros.nodes.tracker_diagnostics import TrackerStats, diagnostics_message
@@ -56,8 +57,9 @@ PARAMETERS = (
     params.ParamSpec("image_reliability", "best_effort", "QoS reliability of the input subscriptions",
                      params.one_of("best_effort", "reliable")),
     params.ParamSpec("use_depth", True, "subscribe depth + camera_info and add metric poses"),
-    params.ParamSpec("depth_max_age_s", 0.1, "largest stamp difference between colour and depth [s]",
-                     params.at_least(0.0)),
+    params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest within "
+                     "this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
+    params.ParamSpec("depth_buffer", 8, "recent depth images kept for pairing by stamp", params.in_range(1, 100)),
     params.ParamSpec("presence_threshold", 0.5, "visible when presence probability >= this",
                      params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("position_threshold", 0.2, "a grasp peak must exceed this position value",
@@ -95,7 +97,7 @@ class TrackerNode(LifecycleNode):
         self._session: TrackerSession | None = None
         self._settings: dict = {}
         self._frames: LatestSlot[Image | CompressedImage] = LatestSlot()
-        self._depth: Image | None = None
+        self._depths: StampBuffer[Image] = StampBuffer()
         self._camera_info: CameraInfo | None = None
         self._prompt_jobs: LatestSlot[_PromptJob] = LatestSlot()
         self._stats = TrackerStats()
@@ -109,6 +111,7 @@ class TrackerNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self._settings = params.read(self, PARAMETERS)
+            self._depths = StampBuffer(self._settings["depth_buffer"])
             self._session = load_session(self._settings, self.get_logger())
         except Exception as error:  # rclpy swallows exceptions raised in transitions: report them ourselves
             self.get_logger().error(f"configure failed: {error}")
@@ -190,7 +193,7 @@ class TrackerNode(LifecycleNode):
         self._frames.put(msg)
 
     def _depth_cb(self, msg: Image) -> None:
-        self._depth = msg
+        self._depths.put(_nanoseconds(msg.header.stamp), msg)
 
     def _camera_info_cb(self, msg: CameraInfo) -> None:
         self._camera_info = msg
@@ -287,11 +290,18 @@ class TrackerNode(LifecycleNode):
 
     def _depth_for(self, msg) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
-        depth, info = self._depth, self._camera_info
-        if not self._settings["use_depth"] or depth is None or info is None:
+        if not self._settings["use_depth"]:
             return None
-        gap = abs(_seconds(depth.header.stamp) - _seconds(msg.header.stamp))
-        if gap > self._settings["depth_max_age_s"]:
+        info = self._camera_info
+        depth = self._depths.match(_nanoseconds(msg.header.stamp), int(self._settings["depth_sync_tolerance_s"] * 1e9))
+        if depth is None or info is None:
+            self._stats.frames_without_depth += 1
+            if len(self._depths) or info is not None:  # depth flows but did not pair: worth a word
+                self.get_logger().warning(
+                    f"no {'camera_info' if info is None else 'depth image'} for the frame stamped "
+                    f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} (tolerance "
+                    f"{self._settings['depth_sync_tolerance_s']} s): grasps without metric pose",
+                    throttle_duration_sec=self._settings["error_log_period_s"])
             return None
         try:
             return depth_to_metres(depth), intrinsics_from_camera_info(info)
@@ -312,8 +322,8 @@ class TrackerNode(LifecycleNode):
             self._detection_pub.publish(detections_message(output.result, header))
 
 
-def _seconds(stamp) -> float:
-    return stamp.sec + stamp.nanosec * 1e-9
+def _nanoseconds(stamp) -> int:
+    return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
 def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:

@@ -76,7 +76,8 @@ class TrackerSession:
             if depth_m.shape != rgb.shape[:2]:
                 import cv2  # registered depth at another resolution: nearest keeps edges honest
                 depth_m = cv2.resize(depth_m, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
-            grasps = lift_grasps(output.result.grasps, depth_m, Intrinsics(*intrinsics))
+            masks = {state.id: mask for state, mask in zip(output.result.objects, output.masks)}
+            grasps = lift_grasps(output.result.grasps, depth_m, Intrinsics(*intrinsics), masks=masks)
             output.result = dataclasses.replace(output.result, grasps=grasps)
         return output
 

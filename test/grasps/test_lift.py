@@ -50,3 +50,16 @@ def test_bad_inputs_are_refused():
         Intrinsics(0.0, 1.0, 0.0, 0.0)
     with pytest.raises(ValueError, match="HxW"):
         lift_grasps((_grasp(),), np.zeros((4, 4, 1), np.float32), K)
+
+
+def test_depth_is_taken_only_on_the_object_mask():
+    depth = np.full((480, 640), 3.0, np.float32)
+    depth[300:, :] = 0.8  # something nearer than the object right beside it (another object, a hand)
+    mask = np.zeros((480, 640), bool)
+    mask[280:300, 380:421] = True  # the object: the upper half of the grasp region
+    depth[mask] = 1.2
+    assert lift_grasp(_grasp(), depth, K).pose.depth_m == pytest.approx(0.8), "without the mask the nearer thing wins"
+    assert lift_grasp(_grasp(), depth, K, mask=mask).pose.depth_m == pytest.approx(1.2)
+    assert lift_grasp(_grasp(), depth, K, mask=np.zeros_like(mask)).pose is None, "no valid sample on the object"
+    lifted = lift_grasps((_grasp(),), depth, K, masks={1: mask})
+    assert lifted[0].pose.depth_m == pytest.approx(1.2)

@@ -357,6 +357,48 @@ def test_fast_frames_are_dropped_not_queued(rig, clip, tracker_process):
     assert rss_after - rss_before < 60 * 1024, f"memory grew by {(rss_after - rss_before) / 1024:.0f} MiB under load"
 
 
+def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
+    from sensor_msgs.msg import CameraInfo, Image
+
+    from spgrasp_ros.nodes.image_messages import camera_info_msg, depth_to_image
+
+    frames, ids, boxes = clip
+    node = rig.ros.node
+    depth_pub = node.create_publisher(Image, f"{NS}/depth", 5)
+    info_pub = node.create_publisher(CameraInfo, f"{NS}/camera_info", 5)
+    rig.ros.spin_until(lambda: depth_pub.get_subscription_count() > 0 and info_pub.get_subscription_count() > 0, 30,
+                       "the tracker's depth subscriptions")
+    rig.show(frames[0][0])
+    assert rig.prompt(boxes=[boxes[ids[0]]]).success
+    height, width = frames[0][0].shape[:2]
+    fx, fy, cx, cy = 200.0, 190.0, width / 2, height / 2
+    with_pose = 0
+    for k, (rgb, masks, _) in enumerate(frames[1:4]):
+        msg = rig.image(rgb)
+        depth = np.full((height, width), 0.9 + 0.1 * k, np.float32)
+        depth_pub.publish(depth_to_image(depth, msg.header))
+        info_pub.publish(camera_info_msg(msg.header, width, height, fx, fy, cx, cy))
+        rig.ros.spin_for(0.3)
+        rig.publisher.publish(msg)
+        stamp = msg.header.stamp.sec
+        rig.ros.spin_until(lambda: any(a.header.stamp.sec == stamp for a in rig.arrays), 60, "the GraspArray")
+        array = next(a for a in rig.arrays if a.header.stamp.sec == stamp)
+        # depth is sampled on the object's mask: a grasp whose region misses the predicted mask has no pose
+        posed = [g for g in array.grasps if g.has_pose]
+        with_pose += len(posed)
+        for grasp in posed:
+            z = 0.9 + 0.1 * k
+            assert grasp.depth_m == pytest.approx(z, abs=1e-4)
+            assert grasp.pose.position.z == pytest.approx(z, abs=1e-4)
+            assert grasp.pose.position.x == pytest.approx((grasp.center_x - cx) * z / fx, abs=1e-3)
+            assert grasp.pose.position.y == pytest.approx((grasp.center_y - cy) * z / fy, abs=1e-3)
+    assert with_pose >= 3, "the best grasps lie on their object and get metric poses"
+    unpaired = rig.stream([frames[5][0]])  # no depth with this stamp (the last one is 1 s older): no pose
+    array = next(a for a in rig.arrays if a.header.stamp.sec == unpaired[0].header.stamp.sec)
+    assert array.grasps and not any(g.has_pose for g in array.grasps)
+    assert all(math.isnan(g.depth_m) for g in array.grasps)
+
+
 def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
     from lifecycle_msgs.msg import State
 
