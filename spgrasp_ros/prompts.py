@@ -8,6 +8,7 @@ and object ids to remove. The same rules serve the tracker's Python API and the 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
@@ -70,6 +71,7 @@ class Prompt:
     text: str = ""
     append: bool = False
     remove_ids: tuple[int, ...] = field(default=())
+    detections: tuple[ObjectPrompt, ...] = field(default=())  # boxes the detector found for ``text``
 
     @classmethod
     def create(
@@ -119,10 +121,20 @@ class Prompt:
             remove_ids=tuple(int(i) for i in remove_ids),
         )
 
+    def resolve_text(self, detections: Iterable[tuple[Sequence[float], str, float]]) -> "Prompt":
+        """This prompt with ``text`` replaced by the detector's (box xyxy px, phrase, score) results, which become
+        objects after the boxes, clicks and masks. No detection raises PromptError (nothing changes)."""
+        found = tuple(ObjectPrompt(np.asarray(box, dtype=np.float32), self.points[:0], self.labels[:0], "text",
+                                   label=str(label), score=float(score)) for box, label, score in detections)
+        if self.text and not found:
+            raise PromptError(f"the detector found nothing for {self.text!r}: tracking is unchanged")
+        return dataclasses.replace(self, text="", detections=found)
+
     @property
     def is_clear(self) -> bool:
         """True for an empty request: it clears tracking."""
-        return not (len(self.boxes) or len(self.points) or self.masks.size or self.text or self.remove_ids)
+        return not (len(self.boxes) or len(self.points) or self.masks.size or self.text or self.remove_ids
+                    or self.detections)
 
     def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
         """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame."""
@@ -168,6 +180,11 @@ class Prompt:
                 raise PromptError(f"mask {i} is {mask.shape[1]}x{mask.shape[0]}, the image is {width}x{height}")
             if not mask.any():
                 raise PromptError(f"mask {i} is empty")
+        for i, found in enumerate(self.detections):
+            x0, y0, x1, y1 = (float(v) for v in found.box)
+            if not (np.all(np.isfinite(found.box)) and x1 > x0 and y1 > y0 and x0 >= 0 and y0 >= 0
+                    and x1 <= width and y1 <= height):
+                raise PromptError(f"detected box {i} {found.box.tolist()} is not a box inside the {width}x{height} image")
         known = set(int(i) for i in tracked_ids)
         unknown = [i for i in self.remove_ids if i not in known]
         if unknown:
@@ -185,4 +202,5 @@ class Prompt:
                 created.append(ObjectPrompt(None, self.points[own].copy(), self.labels[own].copy(), "points"))
         for mask in self.masks if self.masks.size else ():
             created.append(ObjectPrompt(None, self.points[:0], self.labels[:0], "mask", mask=mask.copy()))
+        created.extend(self.detections)
         return created

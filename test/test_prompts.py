@@ -86,3 +86,21 @@ def test_a_prompt_needs_a_frame_but_clearing_does_not():
     assert Prompt.create(text="  ").is_clear
     assert not Prompt.create(text="red mug.").is_clear
     assert not Prompt.create(remove_ids=[3]).is_clear
+
+
+def test_text_resolves_to_detected_boxes_after_the_other_objects():
+    prompt = Prompt.create(boxes=[[0, 0, 10, 10]], text="red mug.")
+    resolved = prompt.resolve_text([([20, 20, 40, 50], "red mug", 0.8), ([50, 5, 60, 15], "red mug", 0.4)])
+    assert resolved.text == "" and not resolved.is_clear
+    objects = resolved.objects()
+    assert [o.source for o in objects] == ["box", "text", "text"]
+    assert objects[1].label == "red mug" and objects[1].score == pytest.approx(0.8)
+    assert objects[2].box.tolist() == [50, 5, 60, 15]
+    resolved.validate((64, 64))
+    with pytest.raises(PromptError, match="outside|inside"):
+        resolved.validate((45, 45))
+
+
+def test_text_without_detection_is_refused():
+    with pytest.raises(PromptError, match="found nothing for 'blue cup.'"):
+        Prompt.create(text="blue cup.").resolve_text([])

@@ -418,3 +418,51 @@ def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
     finally:
         process.stop(timeout=20)
     assert os.path.exists(process.log_path)
+
+
+def test_compressed_transport(ros_node, clip):
+    """image_transport:=compressed: CompressedImage on image/compressed (as the R1's cameras publish)."""
+    import cv2
+    from sensor_msgs.msg import CompressedImage
+
+    from spgrasp_ros.msg import GraspArray
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.srv import SetPrompt
+    from spgrasp_ros.msg import PromptBox
+
+    frames, ids, boxes = clip
+    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/trkc",
+                          "-p", "image_transport:=compressed", "-p", "image_reliability:=reliable", "-p", "device:=cpu",
+                          "-p", "use_depth:=false"])
+    try:
+        node = ros_node.node
+        arrays = []
+        node.create_subscription(GraspArray, "/trkc/grasp_poses", arrays.append, 10)
+        publisher = node.create_publisher(CompressedImage, "/trkc/image/compressed", 5)
+        client = LifecycleClient(node, ros_node.executor, "/trkc/spgrasp_tracker", timeout_s=120)
+        client.configure()
+        client.activate()
+        ros_node.spin_until(lambda: publisher.get_subscription_count() > 0, 30, "the compressed subscription")
+        ros_node.spin_until(lambda: node.count_publishers("/trkc/grasp_poses") > 0, 30, "the grasp publisher")
+
+        def compressed(rgb, sec):
+            msg = CompressedImage(format="png", data=cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes())
+            msg.header.stamp.sec, msg.header.frame_id = sec, "cam"
+            return msg
+
+        publisher.publish(compressed(frames[0][0], 1))
+        ros_node.spin_for(0.5)
+        prompt_client = node.create_client(SetPrompt, "/trkc/set_prompt")
+        ros_node.spin_until(prompt_client.service_is_ready, 30, "set_prompt")
+        box = boxes[ids[0]]
+        future = prompt_client.call_async(SetPrompt.Request(boxes=[PromptBox(
+            x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]), y_max=float(box[3]))]))
+        ros_node.spin_until(future.done, 60, "the prompt answer")
+        assert future.result().success, future.result().message
+        publisher.publish(compressed(frames[1][0], 2))
+        ros_node.spin_until(lambda: any(a.header.stamp.sec == 2 for a in arrays), 60, "a GraspArray")
+        array = next(a for a in arrays if a.header.stamp.sec == 2)
+        assert (array.image_width, array.image_height) == (160, 120) and array.header.frame_id == "cam"
+        assert [o.id for o in array.objects] == list(future.result().object_ids)
+    finally:
+        process.stop(timeout=20)
