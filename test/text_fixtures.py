@@ -30,7 +30,8 @@ def _vocab() -> dict[str, int]:
     return {token: index for index, token in enumerate(tokens)}
 
 
-def make_tiny_grounding_dino(folder: Path, seed: int = 0, num_queries: int = 12, hub_layout: bool = False) -> Path:
+def make_tiny_grounding_dino(folder: Path, seed: int = 0, num_queries: int = 12,
+                             hub_layout: bool = False) -> Path:
     """Write a random ~0.2 M-parameter Grounding DINO (Swin backbone, 1-layer BERT) with its processor to
     ``folder``; returns it. ``hub_layout``: write the image processor as ``preprocessor_config.json``, as the
     IDEA-Research repositories on the Hub do, instead of transformers 5's ``processor_config.json``."""
@@ -42,14 +43,15 @@ def make_tiny_grounding_dino(folder: Path, seed: int = 0, num_queries: int = 12,
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     vocab = _vocab()
-    backbone = SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1],
-                          window_size=4, out_indices=[2, 3, 4])
+    backbone = SwinConfig(image_size=64, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1],
+                          num_heads=[1, 1, 1, 1], window_size=4, out_indices=[2, 3, 4])
     text = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
                       intermediate_size=32, max_position_embeddings=64)
     config = GroundingDinoConfig(  # d_model must be a multiple of 32 (GroupNorm(32, d_model))
         backbone_config=backbone, text_config=text, d_model=32, encoder_layers=1, decoder_layers=2,
         encoder_ffn_dim=32, decoder_ffn_dim=32, encoder_attention_heads=2, decoder_attention_heads=2,
-        num_queries=num_queries, max_text_len=32, num_feature_levels=4, encoder_n_points=2, decoder_n_points=2)
+        num_queries=num_queries, max_text_len=32, num_feature_levels=4, encoder_n_points=2,
+        decoder_n_points=2)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = GroundingDinoForObjectDetection(config).eval()

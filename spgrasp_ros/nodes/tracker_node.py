@@ -34,7 +34,7 @@ from spgrasp_ros.nodes.stamp_pairing import StampBuffer
 from spgrasp_ros.nodes.image_messages import (UnsupportedEncoding, compressed_to_rgb, depth_to_metres, image_to_rgb,
                                               intrinsics_from_camera_info, labels_to_mono8, rgb_to_image)
 from spgrasp_ros.nodes.tracker_diagnostics import TrackerStats, diagnostics_message
-from spgrasp_ros.tracker.session import TrackerSession, load_session
+from spgrasp_ros.tracker.session import TrackerSession, load_session, load_text_detector, tune_text_detector
 from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.srv import SetPrompt
 from spgrasp_ros.visualize import draw_result
@@ -60,6 +60,14 @@ PARAMETERS = (
     params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest within "
                      "this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
     params.ParamSpec("depth_buffer", 8, "recent depth images kept for pairing by stamp", params.in_range(1, 100)),
+    params.ParamSpec("text_model", "", "Grounding DINO folder or cached Hugging Face id for text prompts ('' = off)"),
+    params.ParamSpec("text_device", "", "device of the text detector ('' = the tracker's)"),
+    params.ParamSpec("text_box_threshold", 0.35, "text prompts: box confidence threshold",
+                     params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("text_threshold", 0.25, "text prompts: phrase-token threshold", params.in_range(0.0, 1.0),
+                     runtime=True),
+    params.ParamSpec("text_max_objects", 1, "text prompts: objects kept per request (best first)",
+                     params.in_range(1, 50), runtime=True),
     params.ParamSpec("presence_threshold", 0.5, "visible when presence probability >= this",
                      params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("position_threshold", 0.2, "a grasp peak must exceed this position value",
@@ -95,6 +103,7 @@ class TrackerNode(LifecycleNode):
         self.add_on_set_parameters_callback(params.validator(PARAMETERS, frozen=lambda: self._session is not None))
         self.add_post_set_parameters_callback(self._parameters_changed_cb)
         self._session: TrackerSession | None = None
+        self._detector = None  # the Grounding DINO text detector, when text_model is set
         self._settings: dict = {}
         self._frames: LatestSlot[Image | CompressedImage] = LatestSlot()
         self._depths: StampBuffer[Image] = StampBuffer()
@@ -113,6 +122,7 @@ class TrackerNode(LifecycleNode):
             self._settings = params.read(self, PARAMETERS)
             self._depths = StampBuffer(self._settings["depth_buffer"])
             self._session = load_session(self._settings, self.get_logger())
+            self._detector = load_text_detector(self._settings, self._session.tracker.device)
         except Exception as error:  # rclpy swallows exceptions raised in transitions: report them ourselves
             self.get_logger().error(f"configure failed: {error}")
             self.get_logger().debug(traceback.format_exc())
@@ -136,6 +146,7 @@ class TrackerNode(LifecycleNode):
         self._publishers = []
         self._session.release()
         self._session = None
+        self._detector = None
         self._frames.clear()
         return super().on_cleanup(state)
 
@@ -201,8 +212,6 @@ class TrackerNode(LifecycleNode):
     def _set_prompt_cb(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
         session = self._session
         tracked = session.tracker.object_ids if session else []
-        if request.text:
-            return fail_prompt_response(response, "text prompts are not available yet: send boxes or points", tracked)
         job = _PromptJob(request, response, threading.Event())
         self._prompt_jobs.put(job)
         if not job.done.wait(timeout=30.0):
@@ -213,6 +222,8 @@ class TrackerNode(LifecycleNode):
         if self._session is not None and any(p.name in RUNTIME_TUNABLE for p in parameters):
             self._settings = params.read(self, PARAMETERS)
             self._session.tune(self._settings)
+            if self._detector is not None:
+                tune_text_detector(self._detector, self._settings)
 
     def _diagnostics_cb(self) -> None:
         session = self._session
@@ -275,6 +286,8 @@ class TrackerNode(LifecycleNode):
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
             prompt = prompt_from_request(job.request)
+            if prompt.text:
+                prompt = self._resolve_text(prompt, msg)
             output = self._process(msg, prompt)
             if output is None:
                 raise PromptError("the newest frame could not be processed (see the node's log)")
@@ -287,6 +300,20 @@ class TrackerNode(LifecycleNode):
         except PromptError as error:
             fail_prompt_response(job.response, str(error), tracker.object_ids)
         job.done.set()
+
+    def _resolve_text(self, prompt, msg):
+        """The prompt with its text replaced by the detector's boxes on ``msg`` (PromptError when impossible)."""
+        if self._detector is None:
+            raise PromptError("text prompts need a Grounding DINO model: set the text_model parameter "
+                              "(a folder or a cached Hugging Face id) and configure again")
+        rgb = self._decode(msg)
+        if rgb is None:
+            raise PromptError("the newest frame cannot be read (unsupported encoding)")
+        try:
+            detections = self._detector.detect(rgb, prompt.text)
+        except ValueError as error:
+            raise PromptError(f"text prompt {prompt.text!r}: {error}") from error
+        return prompt.resolve_text(detections)
 
     def _depth_for(self, msg) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""

@@ -1,7 +1,7 @@
 """Grounding DINO through transformers: words ("red mug.") -> boxes in input-image pixels (ROS-free).
 
-``TextDetector.load(config)`` reads a local folder or a Hugging Face model id from the local cache (offline by
-default); ``detect(rgb, text)`` returns at most ``max_objects`` boxes, best first, ready to become box prompts.
+``TextDetector.load(config)`` reads a local folder or a Hugging Face model id from the local cache (offline
+by default); ``detect(rgb, text)`` returns at most ``max_objects`` boxes, best first, ready for box prompts.
 
 - Query format: Grounding DINO expects lower-case phrases, each ending with "." ("red mug. blue cup.");
   ``normalise_query`` makes any user text look like that.
@@ -11,8 +11,8 @@ default); ``detect(rgb, text)`` returns at most ``max_objects`` boxes, best firs
   whose strongest phrase token does not exceed ``text_threshold`` is dropped.
 - Boxes are clipped to the image; boxes under one pixel wide or high are dropped; overlapping boxes (IoU above
   ``nms_iou``) keep the better one, so one object is not tracked twice.
-- Without torchvision, transformers picks the PIL image processor (``GroundingDinoImageProcessorPil``); with it,
-  the torchvision one. Both take the same parameters from the folder's processor config.
+- Without torchvision, transformers picks the PIL image processor (``GroundingDinoImageProcessorPil``); with
+  it, the torchvision one. Both take the same parameters from the folder's processor config.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -29,9 +29,9 @@ import torch
 DEFAULT_MODEL = "IDEA-Research/grounding-dino-tiny"
 MIN_BOX_SIZE = 1.0  # px: narrower or lower boxes (after clipping) are degenerate and dropped
 HOW_TO_GET = (
-    "On a machine with network access run `huggingface-cli download {model}` (or `hf download {model}`), then "
-    "copy its Hugging Face cache (~/.cache/huggingface/hub) to this machine, or pass the downloaded folder "
-    "(the one holding config.json and model.safetensors) as the model.")
+    "On a machine with network access run `huggingface-cli download {model}` (or `hf download {model}`), "
+    "then copy its Hugging Face cache (~/.cache/huggingface/hub) to this machine, or pass the downloaded "
+    "folder (the one holding config.json and model.safetensors) as the model.")
 
 
 @dataclass(frozen=True)
@@ -45,25 +45,26 @@ class TextDetectorConfig:
     nms_iou: float = 0.7  # a box overlapping a better one by more than this IoU is dropped; 1.0 keeps all
     local_files_only: bool = True  # offline: never download (False lets transformers fetch a missing model)
     device: str = "auto"  # auto (cuda when available, else cpu), cpu, cuda or cuda:N
-    cache_dir: str | None = None  # Hugging Face cache to look in (default: HF_HUB_CACHE / ~/.cache/huggingface)
+    cache_dir: str | None = None  # Hugging Face cache to search (default: HF_HUB_CACHE, ~/.cache/huggingface)
 
     def validate(self) -> None:
         """Raise ValueError naming the first bad field."""
         if not str(self.model).strip():
-            raise ValueError("model is empty: give a folder or a Hugging Face model id such as " + DEFAULT_MODEL)
+            raise ValueError(f"model is empty: give a folder or a Hugging Face model id ({DEFAULT_MODEL})")
         for name in ("box_threshold", "text_threshold"):
             value = getattr(self, name)
             if not (isinstance(value, (int, float)) and 0.0 <= value <= 1.0):
                 raise ValueError(f"{name} must be within 0..1, got {value!r}")
-        if isinstance(self.max_objects, bool) or not isinstance(self.max_objects, int) or self.max_objects < 1:
+        count = self.max_objects
+        if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ValueError(f"max_objects must be an integer >= 1, got {self.max_objects!r}")
         if not (isinstance(self.nms_iou, (int, float)) and 0.0 < self.nms_iou <= 1.0):
             raise ValueError(f"nms_iou must be within (0, 1], got {self.nms_iou!r}")
 
 
-@dataclass(frozen=True)
-class Detection:
-    """One detected object: box (x0, y0, x1, y1) in input-image pixels, the query phrase, the box score."""
+class Detection(NamedTuple):
+    """One detected object: box (x0, y0, x1, y1) in input-image pixels, the query phrase, the box score.
+    A tuple, so ``Prompt.resolve_text`` takes ``detect``'s list as it is."""
 
     box: tuple[float, float, float, float]
     label: str
@@ -110,8 +111,8 @@ def _resolve_source(model: str) -> str:
     path = Path(model).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
-            raise FileNotFoundError(f"Grounding DINO folder {model!r} has no config.json: it is not a downloaded "
-                                    "model folder. " + HOW_TO_GET.format(model=DEFAULT_MODEL))
+            raise FileNotFoundError(f"Grounding DINO folder {model!r} has no config.json: it is not a "
+                                    "downloaded model folder. " + HOW_TO_GET.format(model=DEFAULT_MODEL))
         return str(path)
     if path.exists():
         raise ValueError(f"Grounding DINO model {model!r} is a file: pass the folder holding config.json, "
@@ -142,7 +143,8 @@ def _nms(boxes: np.ndarray, iou_max: float) -> list[int]:
 class TextDetector:
     """A loaded Grounding DINO; build it with ``TextDetector.load``. Not thread-safe: call from one thread."""
 
-    def __init__(self, model: torch.nn.Module, processor: Any, config: TextDetectorConfig, source: str) -> None:
+    def __init__(self, model: torch.nn.Module, processor: Any, config: TextDetectorConfig,
+                 source: str) -> None:
         self.model = model
         self.processor = processor
         self.config = config
@@ -150,16 +152,16 @@ class TextDetector:
         self.device = next(model.parameters()).device
         tokenizer = processor.tokenizer
         self._separator_id = tokenizer.convert_tokens_to_ids(".")
-        self._special_ids = {i for i in (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
-                             if i is not None}
+        specials = (tokenizer.cls_token_id, tokenizer.sep_token_id, tokenizer.pad_token_id)
+        self._special_ids = {i for i in specials if i is not None}
         self._max_text_len = int(getattr(model.config, "max_text_len", 256))
 
     @classmethod
     def load(cls, config: TextDetectorConfig = TextDetectorConfig()) -> "TextDetector":
         """Load processor and model (offline unless ``config.local_files_only`` is False) onto the device.
 
-        Raises FileNotFoundError when the folder or the cached model id is missing (the message says how to get
-        it), ValueError for a bad config, device or a folder that is not a usable Grounding DINO.
+        Raises FileNotFoundError when the folder or the cached model id is missing (the message says how to
+        get it), ValueError for a bad config, device or a folder that is not a usable Grounding DINO.
         """
         config.validate()
         device = _resolve_device(config.device)
@@ -176,11 +178,11 @@ class TextDetector:
                 raise FileNotFoundError(f"Grounding DINO {where} is incomplete: {str(error).rstrip('.')}. "
                                         + HOW_TO_GET.format(model=DEFAULT_MODEL)) from error
             offline = " (offline: local_files_only=True)" if config.local_files_only else ""
-            raise FileNotFoundError(f"Grounding DINO {where} is not in the local Hugging Face cache{offline}. "
-                                    + HOW_TO_GET.format(model=source)) from error
+            raise FileNotFoundError(f"Grounding DINO {where} is not in the local Hugging Face cache"
+                                    f"{offline}. " + HOW_TO_GET.format(model=source)) from error
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"Grounding DINO {where} cannot be loaded: {error}") from error
-        if not hasattr(processor, "post_process_grounded_object_detection") or not hasattr(processor, "tokenizer"):
+        if not hasattr(processor, "post_process_grounded_object_detection"):
             raise ValueError(f"{where} holds a {type(processor).__name__}, not a Grounding DINO processor")
         model = model.eval().to(device)
         return cls(model, processor, config, source)
@@ -191,7 +193,8 @@ class TextDetector:
 
     @torch.inference_mode()
     def detect(self, rgb: np.ndarray, text: str) -> list[Detection]:
-        """Boxes for the phrases of ``text`` in ``rgb`` ([H, W, 3] uint8, RGB), best first, at most max_objects.
+        """Boxes for the phrases of ``text`` in ``rgb`` ([H, W, 3] uint8 RGB), best first, at most
+        ``max_objects``.
 
         Returns an empty list when nothing passes the thresholds. Raises ValueError for a bad image or text.
         """
@@ -217,7 +220,7 @@ class TextDetector:
             text_threshold=config.text_threshold, target_sizes=[(height, width)])[0]
 
         probs = outputs.logits[0].float().sigmoid()  # [Q, max_text_len]
-        kept = torch.nonzero(probs.max(dim=-1).values > config.box_threshold).flatten()  # the same rows, in order
+        kept = torch.nonzero(probs.max(dim=-1).values > config.box_threshold).flatten()  # its rows, in order
         scores = result["scores"].float().cpu().numpy()
         boxes = result["boxes"].float().cpu().numpy().reshape(-1, 4)
         if len(kept) != len(scores):  # transformers changed its selection rule: refuse rather than mislabel
@@ -234,13 +237,15 @@ class TextDetector:
             if x1 - x0 < MIN_BOX_SIZE or y1 - y0 < MIN_BOX_SIZE:
                 continue
             candidates.append(np.array([x0, y0, x1, y1]))
-            detections.append(Detection((float(x0), float(y0), float(x1), float(y1)), labels[i], float(scores[i])))
+            box = (float(x0), float(y0), float(x1), float(y1))
+            detections.append(Detection(box, labels[i], float(scores[i])))
         if not detections:
             return []
         keep = _nms(np.stack(candidates), config.nms_iou)
         return [detections[i] for i in keep[:config.max_objects]]
 
-    def _labels(self, probs: torch.Tensor, ids: list[int], phrases: list[str]) -> tuple[list[str], list[float]]:
+    def _labels(self, probs: torch.Tensor, ids: list[int],
+                phrases: list[str]) -> tuple[list[str], list[float]]:
         """For each box (probs [K, max_text_len]): the phrase holding its strongest phrase token, and that
         token's probability."""
         phrase_of = np.full(len(ids), -1)

@@ -129,3 +129,28 @@ def load_session(settings: dict, logger=log) -> TrackerSession:
     session.tune(settings)
     logger.info(f"loaded {session.describe()}")
     return session
+
+
+def _text_config(settings: dict, base):
+    return dataclasses.replace(base, box_threshold=settings.get("text_box_threshold", base.box_threshold),
+                               text_threshold=settings.get("text_threshold", base.text_threshold),
+                               max_objects=settings.get("text_max_objects", base.max_objects))
+
+
+def load_text_detector(settings: dict, device: torch.device):
+    """The Grounding DINO detector for text prompts from node parameters (``text_model`` etc.), warmed up; None
+    when ``text_model`` is empty. Raises FileNotFoundError / ValueError naming a missing or bad model."""
+    if not settings.get("text_model"):
+        return None
+    from spgrasp_ros.text import TextDetector, TextDetectorConfig
+
+    config = _text_config(settings, TextDetectorConfig(model=settings["text_model"],
+                                                       device=settings.get("text_device") or str(device)))
+    detector = TextDetector.load(config)
+    detector.warm_up()
+    return detector
+
+
+def tune_text_detector(detector, settings: dict) -> None:
+    """Apply changed text thresholds / object count from the next prompt on."""
+    detector.config = _text_config(settings, detector.config)

@@ -1,7 +1,7 @@
 """Text prompts: query format, loading (folder, offline cache, missing), and boxes in input pixels.
 
-The model is a tiny random Grounding DINO built by ``text_fixtures`` (no download); its scores mean nothing, so
-the checks are about the contract: coordinates, ordering, limits, thresholds, labels, errors.
+The model is a tiny random Grounding DINO built by ``text_fixtures`` (no download); its scores mean nothing,
+so the checks are about the contract: coordinates, ordering, limits, thresholds, labels, errors.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pytest
 import torch
 from text_fixtures import make_hf_cache, make_tiny_grounding_dino
 
+from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.text import DEFAULT_MODEL, Detection, TextDetector, TextDetectorConfig, normalise_query
 
 NUM_QUERIES = 12
@@ -73,8 +74,9 @@ def test_config_defaults_and_validation():
     assert (config.model, config.box_threshold, config.text_threshold, config.max_objects) == (
         DEFAULT_MODEL, 0.35, 0.25, 1)
     assert config.local_files_only is True and DEFAULT_MODEL == "IDEA-Research/grounding-dino-tiny"
-    for bad, match in [(dict(box_threshold=1.5), "box_threshold"), (dict(text_threshold=-0.1), "text_threshold"),
-                       (dict(max_objects=0), "max_objects"), (dict(max_objects=1.5), "max_objects"),
+    for bad, match in [(dict(box_threshold=1.5), "box_threshold"),
+                       (dict(text_threshold=-0.1), "text_threshold"), (dict(max_objects=0), "max_objects"),
+                       (dict(max_objects=1.5), "max_objects"),
                        (dict(nms_iou=0.0), "nms_iou"), (dict(model=" "), "model is empty")]:
         with pytest.raises(ValueError, match=match):
             TextDetector.load(TextDetectorConfig(**bad))
@@ -91,7 +93,7 @@ def test_load_from_folder(tiny_folder):
 
 
 def test_load_hub_layout_by_model_id_from_cache_offline(tmp_path):
-    """The layout of the real download (preprocessor_config.json) found by model id in a Hugging Face cache."""
+    """The real download's layout (preprocessor_config.json), found by model id in a Hugging Face cache."""
     folder = make_tiny_grounding_dino(tmp_path / "hub", num_queries=NUM_QUERIES, hub_layout=True)
     make_hf_cache(tmp_path / "cache", DEFAULT_MODEL, folder)
     detector = TextDetector.load(TextDetectorConfig(cache_dir=str(tmp_path / "cache"), device="cpu",
@@ -160,7 +162,8 @@ def test_best_first_and_max_objects(tiny_folder, image):
 def test_overlapping_boxes_keep_the_better_one(tiny_folder, image):
     detector = load(tiny_folder, box_threshold=0.0, text_threshold=0.0, max_objects=NUM_QUERIES, nms_iou=0.01)
     detections = detector.detect(image, "red mug")
-    everything = load(tiny_folder, box_threshold=0.0, text_threshold=0.0, max_objects=NUM_QUERIES, nms_iou=1.0)
+    everything = load(tiny_folder, box_threshold=0.0, text_threshold=0.0, max_objects=NUM_QUERIES,
+                      nms_iou=1.0)
     assert len(detections) < len(everything.detect(image, "red mug"))  # the random boxes do overlap
     assert detections[0] == everything.detect(image, "red mug")[0]
 
@@ -172,6 +175,18 @@ def test_overlapping_boxes_keep_the_better_one(tiny_folder, image):
             w = max(0.0, min(a.box[2], b.box[2]) - max(a.box[0], b.box[0]))
             h = max(0.0, min(a.box[3], b.box[3]) - max(a.box[1], b.box[1]))
             assert w * h / (area(a.box) + area(b.box) - w * h) <= 0.01
+
+
+def test_detections_become_a_prompt(tiny_folder, image):
+    """text -> detect -> Prompt.resolve_text -> a valid prompt with one text object per detection."""
+    detector = load(tiny_folder, box_threshold=0.0, text_threshold=0.0, max_objects=2)
+    detections = detector.detect(image, "red mug")
+    box, label, score = detections[0]
+    assert (box, label, score) == (detections[0].box, detections[0].label, detections[0].score)
+    prompt = Prompt.create(text="red mug").resolve_text(detections)
+    prompt.validate((WIDTH, HEIGHT))
+    assert [(o.label, o.score) for o in prompt.detections] == [(d.label, d.score) for d in detections]
+    np.testing.assert_allclose([o.box for o in prompt.detections], [d.box for d in detections], rtol=1e-6)
 
 
 @pytest.mark.parametrize("thresholds", [dict(box_threshold=1.0, text_threshold=0.0),
@@ -202,7 +217,8 @@ def test_works_without_torchvision(tiny_folder):
                                                         box_threshold=0.0, text_threshold=0.0))
         found = detector.detect(np.zeros((48, 64, 3), np.uint8), "blue cup")
         assert len(found) == 1 and found[0].label == "blue cup", found
-        assert sys.modules["torchvision"] is None and not any(m.startswith("torchvision.") for m in sys.modules)
+        assert sys.modules["torchvision"] is None
+        assert not any(m.startswith("torchvision.") for m in sys.modules)
         print("ok", type(detector.processor.image_processor).__name__)
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=240,

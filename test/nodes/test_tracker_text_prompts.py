@@ -1,0 +1,95 @@
+"""Text prompts through the tracker node: words -> Grounding DINO boxes -> prompt -> tracking.
+
+The detector is a small random-config Grounding DINO with a tokenizer built by the test (test/text_fixtures.py),
+saved like a downloaded folder; with its thresholds at 0 it always finds boxes, at 1 never.
+"""
+
+import sys
+
+import pytest
+
+from ros_harness import RosProcess
+from text_fixtures import make_tiny_grounding_dino
+
+pytestmark = pytest.mark.ros
+
+
+def _call(ros_node, client, request):
+    ros_node.spin_until(client.service_is_ready, 60, f"service {client.srv_name}")
+    future = client.call_async(request)
+    ros_node.spin_until(future.done, 60, f"the answer of {client.srv_name}")
+    return future.result()
+
+
+def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+    from sensor_msgs.msg import Image
+    from std_msgs.msg import Header
+
+    from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
+    from spgrasp_ros.msg import GraspArray
+    from spgrasp_ros.nodes.image_messages import rgb_to_image
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.srv import SetPrompt
+
+    folder = make_tiny_grounding_dino(tmp_path / "gdino")
+    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/txt",
+                          "-p", f"text_model:={folder}", "-p", "text_box_threshold:=0.0", "-p", "text_threshold:=0.0",
+                          "-p", "text_max_objects:=2", "-p", "device:=cpu", "-p", "image_reliability:=reliable",
+                          "-p", "use_depth:=false"])
+    try:
+        node = ros_node.node
+        arrays = []
+        node.create_subscription(GraspArray, "/txt/grasp_poses", arrays.append, 10)
+        images = node.create_publisher(Image, "/txt/image", 5)
+        lifecycle = LifecycleClient(node, ros_node.executor, "/txt/spgrasp_tracker", timeout_s=120)
+        assert lifecycle.configure().label == "inactive", process.output()
+        lifecycle.activate()
+        ros_node.spin_until(lambda: images.get_subscription_count() > 0, 30, "the image subscription")
+        ros_node.spin_until(lambda: node.count_publishers("/txt/grasp_poses") > 0, 30, "the grasp publisher")
+        frames = [f.load_image() for f in generate_clip(SynthConfig(frames=3), 100_555).to_sequence().frames]
+
+        def publish(k: int) -> None:
+            header = Header(frame_id="cam")
+            header.stamp.sec = k + 1
+            images.publish(rgb_to_image(frames[k], header))
+
+        publish(0)
+        ros_node.spin_for(0.5)
+        prompts = node.create_client(SetPrompt, "/txt/set_prompt")
+        response = _call(ros_node, prompts, SetPrompt.Request(text="Red mug"))
+        assert response.success, response.message
+        assert len(response.object_ids) == 2 and list(response.labels) == ["red mug", "red mug"]
+        assert all(0.0 <= s <= 1.0 for s in response.scores) and response.scores[0] >= response.scores[1]
+        for box in response.boxes:
+            assert 0 <= box.x_min < box.x_max <= 160 and 0 <= box.y_min < box.y_max <= 120
+        publish(1)
+        ros_node.spin_until(lambda: any(a.header.stamp.sec == 2 for a in arrays), 60, "a GraspArray")
+        array = next(a for a in arrays if a.header.stamp.sec == 2)
+        assert [o.id for o in array.objects] == sorted(response.object_ids)
+
+        parameters = node.create_client(SetParameters, "/txt/spgrasp_tracker/set_parameters")
+        result = _call(ros_node, parameters, SetParameters.Request(
+            parameters=[Parameter("text_box_threshold", value=1.0).to_parameter_msg()]))
+        assert result.results[0].successful
+        refused = _call(ros_node, prompts, SetPrompt.Request(text="blue cup"))
+        assert not refused.success and "found nothing" in refused.message
+        assert sorted(refused.tracked_ids) == sorted(response.object_ids), "tracking unchanged"
+    finally:
+        process.stop(timeout=20)
+        sys.stdout.write(process.output())
+
+
+def test_a_missing_text_model_fails_configure(ros_node, tmp_path):
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+
+    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/txt2",
+                          "-p", f"text_model:={tmp_path / 'no_such_model'}", "-p", "device:=cpu"])
+    try:
+        lifecycle = LifecycleClient(ros_node.node, ros_node.executor, "/txt2/spgrasp_tracker", timeout_s=120)
+        with pytest.raises(LifecycleError, match="unconfigured"):
+            lifecycle.configure()
+        ros_node.spin_until(lambda: "no_such_model" in process.output(), 20, "the error naming the folder")
+    finally:
+        process.stop(timeout=20)
