@@ -1,7 +1,7 @@
 """Camera source + SPGrasp tracker (configured and activated by this file) + optional R1 arm bridge.
 
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
-    ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt bridge:=true
+    ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt arm:=left
     ros2 launch spgrasp_ros tracker.launch.py --show-args
 
 What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
@@ -39,7 +39,9 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("device", "", "auto, cpu, cuda or cuda:N ('' = tracker_params: auto)"),
         ("image_transport", "", "raw or compressed ('' = tracker_params: raw)"),
         ("namespace", "", "namespace of every node and topic started here"),
-        ("bridge", "false", "true: also start the R1 arm bridge (it stays disabled until ~/enable)"),
+        ("arm", "none", "none, left or right: start the R1 arm bridge for that arm (it commands nothing until "
+                        "r1_grasp_bridge/enable is called)"),
+        ("bridge", "false", "older switch: true starts the bridge with the arm of bridge_params (as arm:=...)"),
         ("use_sim_time", "false", "true: every node follows /clock (bag replay)"),
         ("tracker_params", os.path.join(config, "tracker.yaml"), "parameter file of the tracker"),
         ("video_params", os.path.join(config, "video_source.yaml"), "parameter file of video_source_node"),

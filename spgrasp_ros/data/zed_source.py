@@ -142,6 +142,12 @@ def _code_name(code) -> str:
     return getattr(code, "name", str(code))
 
 
+def _describe(code) -> str:
+    """The code's name, with the SDK's text for it (``str``) where that says more."""
+    name, text = _code_name(code), str(code)
+    return name if text.replace(" ", "_").upper() in (name, f"ERROR_CODE.{name}") else f"{name} ({text})"
+
+
 class ZedCamera:
     """An open ZED camera or .svo recording; use ``ZedCamera.open``, then ``grab()`` and ``close()``."""
 
@@ -179,7 +185,7 @@ class ZedCamera:
         status = camera.open(init)
         if status != sl.ERROR_CODE.SUCCESS and _code_name(status) not in WARNING_CODES:
             camera.close()
-            raise ZedError(f"cannot open {settings.source_name()}: the ZED SDK says {_code_name(status)} ({status})")
+            raise ZedError(f"cannot open {settings.source_name()}: the ZED SDK says {_describe(status)}")
         try:
             info = cls._read_info(camera)
         except Exception:
@@ -212,11 +218,11 @@ class ZedCamera:
             self.svo_restarts += 1
             status = self._camera.grab(self._runtime)
         if status != sl.ERROR_CODE.SUCCESS and _code_name(status) not in WARNING_CODES:
-            raise ZedError(f"grab failed: the ZED SDK says {_code_name(status)} ({status})")
+            raise ZedError(f"grab failed: the ZED SDK says {_describe(status)}")
         for what, retrieved in (("image", self._camera.retrieve_image(self._image, sl.VIEW.LEFT, sl.MEM.CPU)),
                                 ("depth", self._camera.retrieve_measure(self._depth, sl.MEASURE.DEPTH, sl.MEM.CPU))):
             if retrieved != sl.ERROR_CODE.SUCCESS:
-                raise ZedError(f"retrieving the {what} failed: the ZED SDK says {_code_name(retrieved)}")
+                raise ZedError(f"retrieving the {what} failed: the ZED SDK says {_describe(retrieved)}")
         stamp = self._camera.get_timestamp(sl.TIME_REFERENCE.IMAGE).get_nanoseconds()
         return ZedFrame(to_bgra(self._image.get_data()),
                         clean_depth(self._depth.get_data(), self.settings.depth_min_m, self.settings.depth_max_m),

@@ -33,6 +33,12 @@ CAMERA_TOPICS = {
     "none": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # your own driver
 }
 CAMERAS = tuple(CAMERA_TOPICS)
+# What zed_camera_node publishes (relative names), remapped under ZED_PREFIX as zed-ros2-wrapper (<= 5.0) names them.
+ZED_PREFIX = "zed/zed_node"
+ZED_TOPICS = ("rgb/image_rect_color", "rgb/image_rect_color/compressed", "rgb/camera_info", "depth/depth_registered",
+              "depth/camera_info")
+# arm argument: "none" starts no bridge (unless the older bridge:=true), left/right start it for that arm.
+ARMS = ("none", "left", "right")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 # Camera sources that publish no `<image>/compressed` topic.
 RAW_ONLY_CAMERAS = ("video",)
@@ -62,24 +68,36 @@ class LaunchPlan:
     nodes: list[NodePlan]  # camera (if any), tracker, bridge (if any), in start order
 
     def describe(self) -> str:
-        """One log line: what starts, and where the tracker reads its images."""
+        """One log line: what starts, where the tracker reads its images, which arm the bridge would command."""
         tracker = next(node for node in self.nodes if node.name == TRACKER)
         inputs = ", ".join(f"{src}->{dst}" for src, dst in tracker.remappings) or "image, depth, camera_info"
         names = ", ".join(node.name for node in self.nodes)
-        return f"spgrasp_ros: starting {names} in namespace '{self.namespace or '/'}'; tracker reads {inputs}"
+        line = f"spgrasp_ros: starting {names} in namespace '{self.namespace or '/'}'; tracker reads {inputs}"
+        bridge = next((node for node in self.nodes if node.name == BRIDGE), None)
+        if bridge is not None:
+            arm = bridge.parameters.get("arm", "left")
+            line += (f"; {BRIDGE} for the {arm} arm, disabled until "
+                     f"{self.namespace}/{BRIDGE}/enable (std_srvs/SetBool true)")
+        return line
 
 
 def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
-              bridge: str, image_transport: str, use_sim_time: str, tracker_params: str, video_params: str,
-              zed_params: str, bridge_params: str) -> LaunchPlan:
+              arm: str, bridge: str, image_transport: str, use_sim_time: str, tracker_params: str,
+              video_params: str, zed_params: str, bridge_params: str) -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
+    arm:=left|right starts the bridge for that arm (overriding bridge_params); arm:=none starts none, unless
+    bridge:=true (the older switch), which starts it with the arm of bridge_params.
     Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
     if camera not in CAMERAS:
         raise LaunchPlanError(f"camera:={camera!r} is not one of {', '.join(CAMERAS)}")
+    arm = arm.strip().lower()
+    if arm not in ARMS:
+        raise LaunchPlanError(f"arm:={arm!r} is not one of {', '.join(ARMS)}")
+    start_bridge = _boolean("bridge", bridge) or arm != "none"
     namespace = _namespace(namespace)
     common = {"use_sim_time": _boolean("use_sim_time", use_sim_time)}
     nodes = []
@@ -96,7 +114,11 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
                     "camera:=video needs a source: pass video:=<video file | image folder | recorded "
                     f"sequence | webcam:N | /dev/videoN> or set `source` in {params_file}; without a camera, "
                     "`spgrasp synth --out DIR --sequences 1` writes a sequence to replay")
-        nodes.append(NodePlan(executable, executable, {**params, **common}))
+        if camera == "zed":  # a lifecycle node; its relative topics moved under the wrapper's zed/zed_node
+            remappings = [(name, f"{ZED_PREFIX}/{name}") for name in ZED_TOPICS]
+            nodes.append(NodePlan(executable, executable, {**params, **common}, remappings, lifecycle=True))
+        else:
+            nodes.append(NodePlan(executable, executable, {**params, **common}))
 
     params = node_parameters(tracker_params, TRACKER, namespace, argument="tracker_params")
     overrides = {"checkpoint": checkpoint, "model_config": model_config, "device": device,
@@ -110,8 +132,10 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
                               "camera:=none with a driver or bag that publishes image/compressed")
     nodes.append(NodePlan(TRACKER, TRACKER, {**params, **common}, tracker_remappings(camera), lifecycle=True))
 
-    if _boolean("bridge", bridge):
+    if start_bridge:
         params = node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params")
+        if arm != "none":
+            params["arm"] = arm
         nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}))
     return LaunchPlan(namespace, nodes)
 

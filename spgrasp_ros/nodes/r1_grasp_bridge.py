@@ -26,7 +26,7 @@ from rclpy.exceptions import InvalidTopicNameException, ParameterException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
-from rcl_interfaces.msg import SetParametersResult
+from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32, Header
 from std_srvs.srv import SetBool
@@ -117,6 +117,8 @@ PARAMETERS = (
                      params.in_range(0.0, 3600.0), runtime=True),
 )
 
+START_ONLY = frozenset(spec.name for spec in PARAMETERS if not spec.runtime)
+
 
 def target_settings(values: dict) -> TargetSettings:
     """The geometry and rules from the parameter values; ValueError names what is inconsistent."""
@@ -151,7 +153,9 @@ class R1GraspBridge(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        params.declare(self, PARAMETERS)
+        for spec in PARAMETERS:  # as params.declare, saying "at start" (this is not a lifecycle node)
+            self.declare_parameter(spec.name, spec.default, ParameterDescriptor(
+                description=spec.description + ("" if spec.runtime else " (read at start)"), dynamic_typing=True))
         self._started = False
         self.enabled = False
         self._commanding = False
@@ -186,7 +190,7 @@ class R1GraspBridge(Node):
                    else "no gripper commands")
         self.get_logger().info(
             f"{arm} arm: PoseStamped on {self._pose_topic} in {self._settings['base_frame']}, {gripper}; "
-            f"camera->base from {self._transform_source()}; disabled until {self.get_name()}/enable")
+            f"camera->base from {self._transform_source()}; disabled until {self.get_fully_qualified_name()}/enable")
 
     def _transform_source(self) -> str:
         if self._tf_buffer is not None:
@@ -197,7 +201,10 @@ class R1GraspBridge(Node):
     # --- callbacks ----------------------------------------------------------------------------------------------
     def grasps_cb(self, msg: GraspArray) -> None:
         """One frame's grasps -> one command, or nothing (logged, throttled)."""
-        plan = self._plan(msg)
+        try:
+            plan = self._plan(msg)
+        except Exception as error:  # a bad message must not end the node: nothing is sent for it
+            plan = Plan(None, f"grasps could not be processed: {error!r}", refused=True)
         if plan.target is not None and not plan.held:
             self._command(plan.target, msg.header)
         elif plan.target is None:
@@ -222,7 +229,11 @@ class R1GraspBridge(Node):
         return response
 
     def _check_parameters_cb(self, parameters) -> SetParametersResult:
-        result = params.validator(PARAMETERS, frozen=lambda: self._started)(parameters)
+        fixed = [p.name for p in parameters if p.name in START_ONLY]
+        if fixed and self._started:
+            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)}: read at start only; restart "
+                                                                "the node to change")
+        result = params.validator(PARAMETERS, frozen=lambda: False)(parameters)
         if not result.successful:
             return result
         values = {**self._settings, **{p.name: p.value for p in parameters}}
@@ -270,7 +281,7 @@ class R1GraspBridge(Node):
         if not self.enabled:
             where = f" and {self._gripper_topic}" if self._gripper_pub else ""
             self.get_logger().info(f"disabled: would send {target.describe()} in {self._settings['base_frame']} "
-                                   f"to {self._pose_topic}{where} (call {self.get_name()}/enable)",
+                                   f"to {self._pose_topic}{where} (call {self.get_fully_qualified_name()}/enable)",
                                    throttle_duration_sec=period)
             return
         self._pose_pub.publish(pose)

@@ -3,6 +3,8 @@
 Publishes, under zed-ros2-wrapper-style relative names (run it in namespace ``/zed/zed_node`` and they are the
 official wrapper's, up to v5.0):
 - ``rgb/image_rect_color`` (sensor_msgs/Image): the rectified left image, bgra8 as the ZED gives it, or rgb8;
+- ``rgb/image_rect_color/compressed`` (sensor_msgs/CompressedImage, JPEG as image_transport's compressed plugin
+  writes it), encoded only while someone subscribes;
 - ``depth/depth_registered`` (32FC1 metres, NaN = no measurement), registered to that image;
 - ``rgb/camera_info`` and ``depth/camera_info``: the SDK's rectified left intrinsics (no distortion).
 All messages of a frame share one header: stamp = the SDK's image timestamp, frame_id = the ``frame_id``
@@ -22,11 +24,12 @@ import threading
 import traceback
 from dataclasses import fields
 
+import cv2
 import numpy as np
 import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
-from sensor_msgs.msg import CameraInfo, Image
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from spgrasp_ros.data.sequence_recorder import SequenceRecorder, new_sequence_folder
@@ -61,6 +64,7 @@ PARAMETERS = (
     params.ParamSpec("frame_id", "zed_left_camera_frame_optical", "frame_id of every header", _not_blank),
     params.ParamSpec("image_encoding", "bgra8", "encoding of rgb/image_rect_color: bgra8 (the ZED's own, no "
                      "conversion) or rgb8", params.one_of("bgra8", "rgb8")),
+    params.ParamSpec("jpeg_quality", 80, "JPEG quality of rgb/image_rect_color/compressed", params.in_range(1, 100)),
     params.ParamSpec("reliability", "reliable", "QoS reliability of every output (history depth 1)",
                      params.one_of("reliable", "best_effort")),
     params.ParamSpec("record_path", "", "also record every published frame as a sequence (spgrasp_ros "
@@ -81,6 +85,18 @@ def bgra_to_image(bgra: np.ndarray, header: Header) -> Image:
     return msg
 
 
+def bgra_to_compressed(bgra: np.ndarray, header: Header, encoding: str, quality: int) -> CompressedImage:
+    """A JPEG CompressedImage of [H, W, 4] uint8 BGRA, with image_transport's format string for ``encoding``."""
+    ok, jpeg = cv2.imencode(".jpg", cv2.cvtColor(bgra, cv2.COLOR_BGRA2BGR), [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"JPEG encoding of a {list(bgra.shape)} image failed")
+    data = array.array("B")
+    data.frombytes(jpeg.reshape(-1))
+    msg = CompressedImage(header=header, format=f"{encoding}; jpeg compressed bgr8")
+    msg.data = data
+    return msg
+
+
 def stamp_header(timestamp_ns: int, frame_id: str, fallback) -> Header:
     """A header stamped with the SDK's image time [ns since the epoch]; ``fallback()`` (a Time msg) when 0."""
     header = Header(frame_id=frame_id)
@@ -96,9 +112,9 @@ class ZedCameraNode(LifecycleNode):
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
         super().__init__(node_name, **kwargs)
+        self._camera: ZedCamera | None = None
         params.declare(self, PARAMETERS)
         self.add_on_set_parameters_callback(params.validator(PARAMETERS, frozen=lambda: self._camera is not None))
-        self._camera: ZedCamera | None = None
         self._settings: dict = {}
         self._publishers: list = []
         self._recorder: SequenceRecorder | None = None
@@ -111,7 +127,8 @@ class ZedCameraNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self._settings = params.read(self, PARAMETERS)
-            self._camera = ZedCamera.open(ZedSettings(**{f.name: self._settings[f.name] for f in fields(ZedSettings)}))
+            settings = ZedSettings(**{f.name: self._settings[f.name] for f in fields(ZedSettings)})
+            self._camera = ZedCamera.open(settings)
         except Exception as error:  # rclpy swallows exceptions raised in transitions: report them ourselves
             self.get_logger().error(f"configure failed: {error}")
             self.get_logger().debug(traceback.format_exc())
@@ -124,7 +141,8 @@ class ZedCameraNode(LifecycleNode):
         self._info_pubs = [self.create_lifecycle_publisher(CameraInfo, name, qos)
                            for name in ("rgb/camera_info", "depth/camera_info")]
         self._image_pub = self.create_lifecycle_publisher(Image, "rgb/image_rect_color", qos)
-        self._publishers = [self._depth_pub, *self._info_pubs, self._image_pub]
+        self._jpeg_pub = self.create_lifecycle_publisher(CompressedImage, "rgb/image_rect_color/compressed", qos)
+        self._publishers = [self._depth_pub, *self._info_pubs, self._image_pub, self._jpeg_pub]
         warning = "" if self._camera.open_status == "SUCCESS" else f" (SDK warning: {self._camera.open_status})"
         self.get_logger().info(
             f"opened {self._camera.settings.source_name()}: {info.model} serial {info.serial_number}, "
@@ -146,6 +164,9 @@ class ZedCameraNode(LifecycleNode):
             self.get_logger().error(f"activate failed: cannot record to {self._settings['record_path']}: {error}")
             return TransitionCallbackReturn.FAILURE
         result = super().on_activate(state)  # publishers on before the first frame
+        if result != TransitionCallbackReturn.SUCCESS:
+            self._stop_grabbing()
+            return result
         self._stop.clear()
         self._grabber = threading.Thread(target=self._grab_loop, name="zed_grab", daemon=True)
         self._grabber.start()
@@ -206,6 +227,8 @@ class ZedCameraNode(LifecycleNode):
                     return
                 self.publish_frame(frame)
             except Exception as error:  # ZedError (the SDK may recover) or a frame that could not be sent
+                if self._stop.is_set() or not self.context.ok():
+                    return  # shutting down (Ctrl-C): the publishers are gone
                 self.failed += 1
                 detail = str(error) if isinstance(error, ZedError) else traceback.format_exc()
                 self.get_logger().error(f"frame lost ({self.failed} so far): {detail}", throttle_duration_sec=5.0)
@@ -219,6 +242,10 @@ class ZedCameraNode(LifecycleNode):
         else:
             image = rgb_to_image(frame.rgb, header, "rgb8")
         depth = depth_to_image(frame.depth_m, header)
+        jpeg = None
+        if self._jpeg_pub.get_subscription_count():
+            jpeg = bgra_to_compressed(frame.bgra, header, self._settings["image_encoding"],
+                                      self._settings["jpeg_quality"])
         self._camera_info.header = header
         if frame.status != "SUCCESS":
             self.get_logger().warning(f"the ZED SDK reports {frame.status}", throttle_duration_sec=5.0)
@@ -226,6 +253,8 @@ class ZedCameraNode(LifecycleNode):
         for publisher in self._info_pubs:
             publisher.publish(self._camera_info)
         self._image_pub.publish(image)
+        if jpeg is not None:
+            self._jpeg_pub.publish(jpeg)
         self.published += 1
         if self._recorder is not None:
             if not self._recorder.put(frame.rgb, frame.depth_m if self._settings["record_depth"] else None):

@@ -209,7 +209,8 @@ def test_object_zero_keeps_the_first_commanded_object_until_reset():
     lost = planner.plan(_result(_grasp(2, 0.95), states=[_state(1, visible=False), _state(2)]), 12.0, 12.0, DOWN)
     assert lost.target is None and not lost.refused and lost.reason.startswith("object 1 is lost")
     planner.reset()
-    assert planner.plan(_result(_grasp(2, 0.95), states=[_state(1, False), _state(2)]), 13, 13, DOWN).target.object_id == 2
+    fresh = planner.plan(_result(_grasp(2, 0.95), states=[_state(1, False), _state(2)]), 13.0, 13.0, DOWN)
+    assert fresh.target.object_id == 2
     planner.settings = TargetSettings(workspace=WIDE, object_id=2)
     assert planner.locked_object == 2
 

@@ -37,7 +37,7 @@ def args(tmp_path):
     zed = _yaml(tmp_path, "zed.yaml", "zed_camera_node:\n  ros__parameters:\n    serial_number: 0\n")
     bridge = _yaml(tmp_path, "bridge.yaml", "r1_grasp_bridge:\n  ros__parameters:\n    arm: left\n")
     return dict(camera="video", video="clip.mp4", checkpoint="", model_config="", device="", namespace="",
-                bridge="false", image_transport="", use_sim_time="false", tracker_params=tracker,
+                arm="none", bridge="false", image_transport="", use_sim_time="false", tracker_params=tracker,
                 video_params=video, zed_params=zed, bridge_params=bridge)
 
 
@@ -75,6 +75,24 @@ def test_no_camera_starts_only_the_tracker_on_plain_names(args):
     assert plan.nodes[0].parameters["use_sim_time"] is True
 
 
+@pytest.mark.parametrize("arm", ["left", " Right "])
+def test_arm_starts_the_bridge_for_that_arm_in_the_namespace(args, arm):
+    plan = make_plan(**{**args, "arm": arm, "namespace": "robot"})
+    assert [node.name for node in plan.nodes] == ["video_source_node", TRACKER, "r1_grasp_bridge"]
+    bridge = plan.nodes[2]
+    assert (bridge.executable, bridge.lifecycle, bridge.remappings) == ("r1_grasp_bridge", False, [])
+    side = arm.strip().lower()
+    assert bridge.parameters == {"arm": side, "use_sim_time": False}  # overrides bridge_params' left
+    assert f"r1_grasp_bridge for the {side} arm, disabled until /robot/r1_grasp_bridge/enable" in plan.describe()
+
+
+def test_no_arm_and_no_bridge_start_no_bridge(args):
+    assert [node.name for node in make_plan(**args).nodes] == ["video_source_node", TRACKER]
+    assert "r1_grasp_bridge" not in make_plan(**args).describe()
+    # the older bridge:=true alone starts it with the parameter file's arm (see the camera:=none test)
+    assert make_plan(**{**args, "bridge": "true"}).nodes[2].parameters["arm"] == "left"
+
+
 def test_arguments_override_the_file_only_when_given(args):
     given = {"checkpoint": " /models/a.pt ", "device": "cuda:1", "model_config": "small"}
     tracker = make_plan(**{**args, **given}).nodes[1]
@@ -97,6 +115,8 @@ def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
     ({"image_transport": "jpeg"}, "image_transport:='jpeg' is not one of raw, compressed"),
     ({"namespace": "robot/1arm"}, "is not a ROS namespace"),
     ({"bridge": "yes"}, "bridge:='yes' must be true or false"),
+    ({"arm": "both"}, "arm:='both' is not one of none, left, right"),
+    ({"arm": "left", "bridge_params": "/nonexistent/bridge.yaml"}, "bridge_params: no such parameter file"),
     ({"use_sim_time": ""}, "use_sim_time:='' must be true or false"),
     ({"tracker_params": "/nonexistent/tracker.yaml"}, "tracker_params: no such parameter file"),
 ])
@@ -199,3 +219,15 @@ def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
     actions = setup.visit(context)
     trackers = [action for action in actions if isinstance(action, LifecycleNode)]
     assert len(trackers) == 1 and trackers[0].node_package == "spgrasp_ros"
+
+
+def test_zed_camera_is_a_lifecycle_node_publishing_the_wrapper_names_the_tracker_reads(args):
+    plan = make_plan(**{**args, "camera": "zed"})
+    zed = next(n for n in plan.nodes if n.executable == "zed_camera_node")
+    tracker = next(n for n in plan.nodes if n.executable == "spgrasp_tracker")
+    assert zed.lifecycle
+    published = dict(zed.remappings)
+    read = dict(tracker.remappings)
+    for tracker_input, zed_output in (("image", "rgb/image_rect_color"), ("depth", "depth/depth_registered"),
+                                      ("camera_info", "rgb/camera_info")):
+        assert read[tracker_input] == published[zed_output], tracker_input

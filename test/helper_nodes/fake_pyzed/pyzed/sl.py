@@ -69,6 +69,9 @@ class ERROR_CODE(enum.Enum):
     END_OF_SVOFILE_REACHED = 14
     INVALID_FUNCTION_CALL = 27
 
+    def __str__(self) -> str:  # pyzed gives the SDK's toString(), e.g. "CAMERA NOT DETECTED"
+        return self.name.replace("_", " ")
+
 
 class RESOLUTION(enum.Enum):
     HD2K = 0
@@ -239,7 +242,7 @@ class Camera:
         self._fps = init.camera_fps or 30
         self._per_metre = _PER_METRE[init.coordinate_units]  # depth comes in the unit asked for
         self._opened = True
-        self._start = time.monotonic()
+        self._last_grab = time.monotonic()
         return ERROR_CODE.SUCCESS
 
     def is_opened(self) -> bool:
@@ -255,8 +258,8 @@ class Camera:
         if self._svo_frames is not None and self._position >= self._svo_frames:
             return ERROR_CODE.END_OF_SVOFILE_REACHED
         if self._real_time:  # a camera delivers frames at its rate: wait for the next one
-            due = self._start + (self._grabs + 1) / self._fps
-            time.sleep(max(0.0, due - time.monotonic()))
+            time.sleep(max(0.0, self._last_grab + 1 / self._fps - time.monotonic()))
+            self._last_grab = time.monotonic()
         self._grabs += 1
         if self._grabs in self._fail_grabs:
             return ERROR_CODE.FAILURE
