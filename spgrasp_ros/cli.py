@@ -78,17 +78,58 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from spgrasp_ros.bench import BenchSettings, format_table, run_bench, write_outputs
+    from spgrasp_ros import bench
 
+    if args.sweep is not None:
+        return _bench_sweep(args)
+    args.resolution = args.resolution or "640x480"
+    args.frames = 100 if args.frames is None else args.frames
     width, height = (int(v) for v in args.resolution.lower().split("x"))
     if args.ros_overhead:
         return _bench_ros_overhead(args, width, height)
-    settings = BenchSettings(model=args.model, checkpoint=args.checkpoint, device=args.device, n_hist=args.n_hist,
-                             image_size=args.image_size, objects=args.objects, frames=args.frames,
-                             warmup=args.warmup, width=width, height=height, threads=args.threads)
-    result = run_bench(settings)
-    json_path, png_path = write_outputs(result, Path(args.out))
-    print(format_table(result))
+    tracker = {}
+    for item in args.overrides:  # only TrackerConfig fields outside a sweep
+        key, sep, value = item.partition("=")
+        if not sep or not key.startswith("tracker."):
+            print(f"spgrasp bench: {item!r}: only tracker.FIELD=VALUE overrides apply outside --sweep", file=sys.stderr)
+            return 2
+        import yaml
+
+        tracker[key.removeprefix("tracker.")] = yaml.safe_load(value)
+    settings = bench.BenchSettings(
+        model=args.model, checkpoint=args.checkpoint, device=args.device or ("cuda" if _cuda_available() else "cpu"),
+        n_hist=args.n_hist, image_size=args.image_size, objects=args.objects, frames=args.frames,
+        warmup=10 if args.warmup is None else args.warmup, width=width, height=height, threads=args.threads,
+        mode=args.mode, tracker=tracker, events=not args.stage_sync, baseline=args.baseline, sam2_vos=args.sam2_vos,
+        sam2_checkpoint=args.sam2_checkpoint, long_stream=args.long_stream, sync_check=args.sync_check)
+    bench.tracker_config(settings.mode, settings.tracker)  # bad overrides fail before any work
+    result = bench.run_bench(settings)
+    json_path, png_path = bench.write_outputs(result, Path(args.out))
+    print(bench.format_table(result))
+    print(f"wrote {json_path} and {png_path}")
+    return 0
+
+
+def _bench_sweep(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from spgrasp_ros import bench
+
+    flags = {"frames": args.frames, "warmup": args.warmup, "resolution": args.resolution, "device": args.device,
+             "threads": args.threads, "sam2_vos": args.sam2_vos, "sam2_checkpoint": args.sam2_checkpoint}
+    explicit = [f"{k}={v}" for k, v in flags.items() if v is not None]
+    path, overrides = args.sweep or None, list(args.overrides)
+    if path and "=" in path and not Path(path).is_file():  # `--sweep key=value ...`: no file, only overrides
+        path, overrides = None, [path, *overrides]
+    try:
+        settings = bench.sweep_settings(path, [*explicit, *overrides])
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        print(f"spgrasp bench --sweep: {error}", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    result = bench.run_sweep(settings, out, resume=args.resume)
+    json_path, png_path = bench.write_outputs(result, out)
+    print(bench.format_sweep(result))
     print(f"wrote {json_path} and {png_path}")
     return 0
 
@@ -140,14 +181,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from spgrasp_ros.evaluate import evaluate, parse_data_spec, write_results
     from spgrasp_ros.model.checkpoints import load_checkpoint
-    from spgrasp_ros.tracker.streaming import GraspTracker
+    from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
 
     from spgrasp_ros.models import resolve_checkpoint
 
     model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
-    tracker = GraspTracker(model, config, device=args.device)
+    tracker = GraspTracker(model, config, TrackerConfig(search_window=args.search_window), device=args.device)
     splits = dict(parse_data_spec(spec) for spec in args.data)
     intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)
@@ -204,20 +245,38 @@ def build_parser() -> argparse.ArgumentParser:
     info.add_argument("--json", action="store_true", help="print the report as JSON")
     info.set_defaults(run=_cmd_info)
 
-    bench = commands.add_parser("bench", help="time the streaming tracker per stage (JSON + PNG)")
+    bench = commands.add_parser("bench", help="time the streaming tracker per stage and end to end, against sam2's "
+                                               "video predictor; one configuration or a --sweep (JSON + PNG)")
     bench.add_argument("--model", default="base_plus", help="model preset name or YAML file (default: base_plus)")
     bench.add_argument("--checkpoint", help="SPGrasp checkpoint (default: random weights, same compute)")
-    bench.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    bench.add_argument("--device", help="cuda, cuda:N or cpu (default: cuda when available)")
     bench.add_argument("--n-hist", type=int, help="memory length N_hist (default: the model's)")
     bench.add_argument("--image-size", type=int, help="model input side in px (default: the model's)")
     bench.add_argument("--objects", type=int, default=1, help="objects tracked at once")
-    bench.add_argument("--frames", type=int, default=100, help="timed frames")
-    bench.add_argument("--warmup", type=int, default=10, help="untimed frames first")
-    bench.add_argument("--resolution", default="640x480", help="camera resolution WxH")
+    bench.add_argument("--frames", type=int, help="timed frames (default 100; sweep: 300)")
+    bench.add_argument("--warmup", type=int, help="untimed frames after the prewarm (default 10; sweep: 30)")
+    bench.add_argument("--resolution", help="camera resolution WxH (default 640x480; sweep: 1280x720)")
     bench.add_argument("--threads", type=int, help="torch CPU threads")
-    bench.add_argument("--out", default="outputs/bench", help="folder for bench.json and bench.png")
+    bench.add_argument("--mode", default="auto", choices=("auto", "float32", "bf16", "compiled", "compiled_float32"),
+                       help="precision / compilation of the tracker (bench.MODES; default: the tracker's defaults)")
+    bench.add_argument("--baseline", action="store_true", help="also time sam2's video predictor on the same frames")
+    bench.add_argument("--sam2-vos", action=argparse.BooleanOptionalAction, default=None,
+                       help="sam2's vos_optimized (compiled) predictor for the baseline (default: on CUDA only)")
+    bench.add_argument("--sam2-checkpoint", help="official SAM 2 checkpoint for the baseline (default: random)")
+    bench.add_argument("--long-stream", type=int, default=0, metavar="N",
+                       help="also run N untimed frames and check that memory stays flat")
+    bench.add_argument("--stage-sync", action="store_true",
+                       help="time stages by synchronising around each (default on CUDA: CUDA events)")
+    bench.add_argument("--sync-check", type=int, default=5, metavar="N",
+                       help="frames run under torch.cuda.set_sync_debug_mode to count host-device syncs (CUDA)")
+    bench.add_argument("--sweep", nargs="?", const="", metavar="YAML",
+                       help="run a matrix of configurations: the issue's full table, or the SweepSettings in YAML")
+    bench.add_argument("--resume", action="store_true", help="sweep: keep the rows already in --out/sweep.json")
+    bench.add_argument("--out", default="outputs/bench", help="folder for bench.json/png or sweep.json/png")
     bench.add_argument("--ros-overhead", action="store_true",
                        help="time the tracker node's message conversions and publishing instead (model excluded)")
+    bench.add_argument("overrides", nargs="*", metavar="KEY=VALUE",
+                       help="sweep settings (models=[tiny,small] frames=50 time_budget_s=540) and tracker.FIELD=VALUE")
     bench.set_defaults(run=_cmd_bench)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
@@ -244,6 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
     evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
     evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
+    evaluation.add_argument("--search-window", type=float, default=0.1,
+                            help="tracker search window, x the object's size (as the tracker node's default); "
+                                 "0 = anywhere (the plain model)")
     evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
     evaluation.set_defaults(run=_cmd_eval, data=None)

@@ -15,6 +15,7 @@ The streaming state (memory banks) lives outside the model, in ``spgrasp_ros.tra
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -151,7 +152,7 @@ class SPGrasp(SAM2Base):
     def step(self, frame_index: int, features: FrameFeatures, memory: dict, is_prompt_frame: bool,
              point_inputs: dict | None = None, mask_inputs: torch.Tensor | None = None,
              num_frames: int = 1 << 30, timer: StageTimer | None = None,
-             prior: torch.Tensor | None = None) -> tuple[HeadOutputs, dict]:
+             prior: torch.Tensor | None = None, window: torch.Tensor | None = None) -> tuple[HeadOutputs, dict]:
         """One frame for B objects that share a memory bank; returns the heads and the new memory entry.
 
         memory: {"cond_frame_outputs": {frame: entry}, "non_cond_frame_outputs": {frame: entry}} with entries
@@ -161,7 +162,9 @@ class SPGrasp(SAM2Base):
         Entry: maskmem_features [B, C_mem, H, W] bf16, maskmem_pos_enc list of [B, C_mem, H, W],
         obj_ptr [B, C], object_score_logits [B, 1]. ``timer`` times the stages memory_attention, decoder and
         memory_encoder. ``prior``: [B, 1, h, w] from ``update_mask_prior``, used on frames without a prompt when
-        the model has ``mask_prior``.
+        the model has ``mask_prior``. ``window``: [B, 1, h, w] bool, where each object may be this frame
+        (``tracker.search_window``); mask and grasp-position logits outside are suppressed before the memory is
+        written.
         """
         high_res = features.high_res_features
         if mask_inputs is not None and self.use_mask_input_as_output_without_sam:
@@ -181,10 +184,22 @@ class SPGrasp(SAM2Base):
                 if self.mask_prior and not is_prompt_frame and mask_inputs is None:
                     mask_inputs = prior
                 heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask)
+        if window is not None:
+            heads = self.restrict(heads, window)
         # sam2's video predictor re-encodes every prompt frame's memory from the binarised mask
         with stage(timer, "memory_encoder"):
             entry = self.encode_memory(features, heads, from_prompt=is_prompt_frame)
         return heads, entry
+
+    def restrict(self, heads: HeadOutputs, window: torch.Tensor) -> HeadOutputs:
+        """``heads`` with the mask and the grasp-position logits set to NO_OBJ_SCORE outside ``window``
+        [B, 1, h, w] bool (the object score is kept: an object whose mask falls outside reads as not found)."""
+        outside = ~window
+        low = heads.object_logits.masked_fill(outside, NO_OBJ_SCORE)
+        grasp = torch.cat([heads.grasp_logits[:, :1].masked_fill(outside, NO_OBJ_SCORE), heads.grasp_logits[:, 1:]], 1)
+        full = F.interpolate(low, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
+        return dataclasses.replace(heads, object_logits=low, object_logits_raw=heads.object_logits_raw.masked_fill(
+            outside, NO_OBJ_SCORE), object_logits_full=full, grasp_logits=grasp)
 
     def update_mask_prior(self, prior: torch.Tensor | None, heads: HeadOutputs) -> torch.Tensor | None:
         """The prior for the next frame, [B, 1, h, w] in [0, 1]: this frame's mask probability where the object

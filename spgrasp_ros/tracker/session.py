@@ -49,7 +49,8 @@ def tracker_config(settings: dict, base: TrackerConfig = TrackerConfig()) -> Tra
         base.decode,
         **{k: settings[k] for k in ("position_threshold", "mask_threshold", "top_k") if k in settings})
     return dataclasses.replace(base, decode=decode,
-                               **{k: settings[k] for k in ("preprocess", "presence_threshold") if k in settings})
+                               **{k: settings[k] for k in ("preprocess", "presence_threshold", "search_window",
+                                                           "search_growth") if k in settings})
 
 
 class TrackerSession:

@@ -9,11 +9,26 @@ conditioning memory (SPGrasp, Mei et al. 2025, Sec. III-B). Memory per cohort is
 Presence: an object is visible when sigmoid(object score) >= ``presence_threshold`` (0.5 = SAM 2's own rule,
 object score logit > 0). SAM 2 empties the mask of an absent object and keeps writing memory, so the
 object is picked up again when it reappears within the memory window.
+
+Optimised paths (``TrackerConfig``; all off by default, which is the eager path as it always was):
+- ``precision``: bf16 autocast or float32 on either device ("auto": bf16 on CUDA, float32 on the CPU);
+- ``compile``: torch.compile of the parts whose shapes stay fixed along a stream (image encoder, prompt
+  encoder, mask/grasp decoder, memory encoder, output decoding) and of memory attention, whose memory grows
+  while the FIFO fills: ``memory_shapes="dynamic"`` compiles it once with a symbolic memory length (sam2's
+  own choice), ``"static"`` once per fill level (``memory_fill_levels`` of them per object count, compiled
+  up front by ``prewarm``). Frames with a prompt run eagerly, so a prompt never waits for a compilation;
+  compilations happen on the first prompt-free frames of a new object count (or in ``prewarm``) and
+  their number is bounded whatever the stream length (``compile_counts``);
+- ``one_copy``: the frame goes up from a pinned buffer without waiting, the results are packed on the
+  device and come back in one copy: one host-device synchronisation per frame (on the CPU nothing is
+  copied at all).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +45,7 @@ from spgrasp_ros.results import FrameResult, Grasp, ObjectState
 from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.memory_bank import MemoryBank
+from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
 
 
 
@@ -47,7 +63,26 @@ class TrackerConfig:
 
     preprocess: str = RESIZE  # "resize" (sam2's stretch to a square) or "letterbox"
     presence_threshold: float = 0.5  # visible when sigmoid(object score) >= this
+    search_window: float = 0.0  # > 0: masks and grasps only within the last box grown by this x the object's
+    #                             size (the prompt box on a box-prompt frame); 0 = off (search_window.py)
+    search_growth: float = 0.25  # the window grows by this x the object's size per frame the object is lost
     decode: DecodeConfig = field(default_factory=DecodeConfig)
+    precision: str = "auto"  # "auto" (bf16 autocast on CUDA, float32 on the CPU), "float32" or "bfloat16"
+    compile: bool = False  # torch.compile the model parts and the output decoding (see the module notes)
+    compile_mode: str = "default"  # torch.compile mode: default, reduce-overhead (CUDA graphs), max-autotune, ...
+    compile_backend: str = "inductor"  # torch.compile backend ("aot_eager": trace without generating code)
+    memory_shapes: str = "dynamic"  # compiled memory attention: "dynamic" memory length or "static" per fill level
+    one_copy: bool = False  # pinned frame upload, results packed on the device and copied back at once
+
+    def __post_init__(self) -> None:
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {PRECISIONS}, got {self.precision!r}")
+        if self.memory_shapes not in MEMORY_SHAPES:
+            raise ValueError(f"memory_shapes must be one of {MEMORY_SHAPES}, got {self.memory_shapes!r}")
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+MEMORY_SHAPES = ("dynamic", "static")
 
 
 @dataclass
@@ -70,12 +105,28 @@ class _Cohort:
     bank: MemoryBank  # also holds the prompt frame
     frames_lost: list[int]
     prior: torch.Tensor | None = None  # [B, 1, h, w] last found masks (models with mask_prior), else None
+    boxes: torch.Tensor | None = None  # [B, 4] model px, last found box per object (NaN: none yet)
 
 
-def _autocast(device: torch.device):
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
+def _autocast(device: torch.device, precision: str = "auto"):
+    if precision == "bfloat16" or (precision == "auto" and device.type == "cuda"):
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, enabled=False)
+
+
+def _clone_outputs(value):
+    """Tensors (also inside dicts, lists, tuples and dataclasses) cloned: CUDA-graph outputs are overwritten
+    by the graph's next replay, and the tracker keeps some (memory entries) for later frames."""
+    if torch.is_tensor(value):
+        return value.clone()
+    if isinstance(value, dict):
+        return {k: _clone_outputs(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_clone_outputs(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.replace(value, **{f.name: _clone_outputs(getattr(value, f.name))
+                                             for f in dataclasses.fields(value) if f.init})
+    return value
 
 
 class GraspTracker:
@@ -84,7 +135,8 @@ class GraspTracker:
     def __init__(self, model: SPGrasp, model_config: ModelConfig, config: TrackerConfig = TrackerConfig(),
                  device: str | torch.device | None = None) -> None:
         """``device``: where the model runs (moved there; default: where it is). CUDA runs under bf16
-        autocast, CPU in float32."""
+        autocast, CPU in float32 (``config.precision`` chooses otherwise). With ``config.compile`` the model's
+        parts are compiled in place (their ``forward`` replaced), so give each compiled tracker its own model."""
         if device is not None:
             device = torch.device(device)
             if device.type == "cuda" and not torch.cuda.is_available():
@@ -98,6 +150,13 @@ class GraspTracker:
         self._frame_index = -1  # index of the last processed frame
         self._next_id = 1
         self.timer: StageTimer | None = None  # set to time the stages of each step (``spgrasp bench``)
+        self._staging: tuple[torch.Tensor, torch.cuda.Event] | None = None  # pinned frame buffer (one_copy, CUDA)
+        self._download: torch.Tensor | None = None  # pinned result buffer (one_copy, CUDA)
+        self._region: tuple[tuple, torch.Tensor] | None = None  # letterbox content mask of the last geometry
+        self._results = self._results_on_device  # compiled in _compile with the model's parts
+        self._compiled: dict[str, object] = {}  # part name -> its original (uncompiled) function
+        if config.compile:
+            self._compile()
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -112,7 +171,8 @@ class GraspTracker:
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every tensor of the streaming state (constant in number and size over a stream)."""
-        return [t for c in self._cohorts for t in (*c.bank.tensors(), *([c.prior] if c.prior is not None else []))]
+        extra = lambda c: [t for t in (c.prior, c.boxes) if t is not None]  # noqa: E731
+        return [t for c in self._cohorts for t in (*c.bank.tensors(), *extra(c))]
 
     def reset(self, restart_ids: bool = False) -> None:
         """Stop tracking everything; ids keep counting up unless ``restart_ids`` (the next object is 1 again)."""
@@ -137,7 +197,8 @@ class GraspTracker:
                 index = torch.tensor(keep, device=self.device)
                 kept.append(_Cohort([cohort.ids[j] for j in keep], cohort.bank.select(index),
                                     [cohort.frames_lost[j] for j in keep],
-                                    cohort.prior[index] if cohort.prior is not None else None))
+                                    cohort.prior[index] if cohort.prior is not None else None,
+                                    cohort.boxes[index] if cohort.boxes is not None else None))
         return kept
 
     # --- input --------------------------------------------------------------------------------------------
@@ -146,7 +207,7 @@ class GraspTracker:
         if isinstance(frame, np.ndarray):
             if frame.dtype != np.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
                 raise FrameError(f"frames must be HxWx3 uint8 RGB, got {frame.dtype} array of shape {list(frame.shape)}")
-            tensor = torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
+            tensor = self._upload(frame)
         elif torch.is_tensor(frame):
             if frame.dtype != torch.uint8 or frame.ndim != 3 or frame.shape[2] != 3:
                 raise FrameError(f"frame tensors must be HxWx3 uint8 RGB, got {frame.dtype} of shape {list(frame.shape)}")
@@ -213,7 +274,10 @@ class GraspTracker:
                 return self._empty_output(geometry, frame_index, start)
             raise NotTrackingError("no object is tracked: prompt with boxes, clicks or masks first")
 
-        with _autocast(self.device):
+        if self.config.compile and self.config.compile_mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()  # this frame's graph replays may reuse last frame's buffers
+        eager = torch.compiler.set_stance("force_eager") if self.config.compile and new_objects else nullcontext()
+        with _autocast(self.device, self.config.precision), eager:  # prompt frames never wait for a compilation
             with stage(self.timer, "image_encoder"):
                 backbone = self.model.forward_image(image)
             heads: list[HeadOutputs] = []
@@ -222,19 +286,23 @@ class GraspTracker:
             for cohort in cohorts:
                 features = self.model.frame_features(backbone, len(cohort.ids))
                 out, entry = self.model.step(frame_index, features, cohort.bank.as_sam2_dict(), is_prompt_frame=False,
-                                             timer=self.timer, prior=cohort.prior)
+                                             timer=self.timer, prior=cohort.prior,
+                                             window=self._window(cohort.boxes, cohort.frames_lost))
                 heads.append(out)
                 pushes.append((cohort.bank, entry))
                 priors.append(self.model.update_mask_prior(cohort.prior, out))
             for group in self._prompt_groups(new_objects):
                 features = self.model.frame_features(backbone, len(group))
                 points, masks = self._prompt_inputs(group, geometry)
+                prompt_boxes = self._prompt_boxes(points, len(group))
                 out, entry = self.model.step(frame_index, features, {}, is_prompt_frame=True,
-                                             point_inputs=points, mask_inputs=masks, timer=self.timer)
+                                             point_inputs=points, mask_inputs=masks, timer=self.timer,
+                                             window=self._window(prompt_boxes, [0] * len(group)))
                 ids = list(range(next_id, next_id + len(group)))
                 next_id += len(group)
                 bank = MemoryBank(frame_index, entry, self.model_config.n_hist, self.model_config.max_obj_ptrs)
-                cohorts.append(_Cohort(ids, bank, [0] * len(group), self.model.update_mask_prior(None, out)))
+                cohorts.append(_Cohort(ids, bank, [0] * len(group), self.model.update_mask_prior(None, out),
+                                       prompt_boxes))
                 heads.append(out)
             with stage(self.timer, "grasp_decode"):
                 output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
@@ -244,6 +312,11 @@ class GraspTracker:
             bank.push(frame_index, entry)
         for cohort, prior in zip(cohorts, priors):  # the new cohorts made their prior above
             cohort.prior = prior
+        if self.config.search_window > 0:
+            for cohort, out in zip(cohorts, heads):
+                found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
+                old = cohort.boxes if cohort.boxes is not None else torch.full_like(found_boxes, float("nan"))
+                cohort.boxes = torch.where(found[:, None], found_boxes, old)
         position = 0
         for cohort in cohorts:
             cohort.frames_lost = frames_lost[position:position + len(cohort.ids)]
@@ -251,6 +324,30 @@ class GraspTracker:
         self._cohorts, self._frame_index, self._next_id = cohorts, frame_index, next_id
         output.created_ids = list(range(self._next_id - len(new_objects), self._next_id))
         return output
+
+    def _window(self, boxes: torch.Tensor | None, frames_lost: list[int]) -> torch.Tensor | None:
+        """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere), or None when windows are off."""
+        if self.config.search_window <= 0 or boxes is None:
+            return None
+        size = self.model_config.image_size
+        lost = torch.tensor(frames_lost, device=boxes.device)
+        grown = grow_boxes(torch.nan_to_num(boxes), self.config.search_window, self.config.search_growth, lost)
+        windows = window_masks(grown, size, (size // 4, size // 4))
+        return windows | torch.isnan(boxes).any(dim=1)[:, None, None, None]
+
+    @staticmethod
+    def _prompt_boxes(points: dict | None, count: int) -> torch.Tensor | None:
+        """[B, 4] model px: each object's box prompt (labels 2 and 3), NaN for objects prompted otherwise."""
+        if points is None:
+            return None
+        coords, labels = points["point_coords"], points["point_labels"]
+        boxes = torch.full((count, 4), float("nan"), device=coords.device)
+        has_box = (labels == 2).any(dim=1) & (labels == 3).any(dim=1)
+        if has_box.any():
+            start = coords[torch.arange(count), (labels == 2).int().argmax(dim=1)]
+            end = coords[torch.arange(count), (labels == 3).int().argmax(dim=1)]
+            boxes = torch.where(has_box[:, None], torch.cat([start, end], dim=1), boxes)
+        return boxes
 
     @staticmethod
     def _prompt_groups(objects: list[ObjectPrompt]) -> list[list[ObjectPrompt]]:
@@ -294,10 +391,8 @@ class GraspTracker:
             logits = heads.object_logits_full[:, :, y0:y1, x0:x1]
         return F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)[:, 0] > 0
 
-    def _outputs(self, cohorts: list[_Cohort], heads: list[HeadOutputs], geometry: FrameGeometry,
-                 frame_index: int, start: float) -> tuple[TrackerOutput, list[int]]:
-        """The frame's output, and the updated lost-frame counters (in cohort order) to commit."""
-        ids = [i for c in cohorts for i in c.ids]
+    def _host_per_tensor(self, heads: list[HeadOutputs], geometry: FrameGeometry) -> dict[str, np.ndarray]:
+        """Grasps, presence, areas and masks of all objects on the host, one copy per result (the default)."""
         object_logits = torch.cat([h.object_logits for h in heads])
         grasp_logits = torch.cat([h.grasp_logits for h in heads])
         maps = activate(torch.cat([grasp_logits, object_logits], dim=1))
@@ -308,12 +403,162 @@ class GraspTracker:
         masks = torch.cat([self._input_masks(h, geometry) for h in heads])
         presence = torch.cat([h.object_score_logits for h in heads])[:, 0].float().sigmoid()
         rows, cols = masks.any(dim=2), masks.any(dim=1)
-        # one transfer of everything small to the host
         host = {k: v.float().cpu().numpy() for k, v in dict(
             scores=decoded.scores, centers=decoded.centers, angles=decoded.angles, widths=decoded.widths,
             valid=decoded.valid, presence=presence, area=masks.sum(dim=(1, 2))).items()}
-        rows, cols = rows.cpu().numpy(), cols.cpu().numpy()
-        masks_np = masks.cpu().numpy()
+        host.update(rows=rows.cpu().numpy(), cols=cols.cpu().numpy(), masks=masks.cpu().numpy())
+        return host
+
+    def _host_packed(self, heads: list[HeadOutputs], geometry: FrameGeometry) -> dict[str, np.ndarray]:
+        """As ``_host_per_tensor`` with one copy (``one_copy``): the results are packed on the device into
+        one float32 block [N, 6K + 2] and one bool block [N, H*W + H + W], then copied back together."""
+        logits = torch.cat([h.object_logits for h in heads])
+        full = None if geometry.mode == RESIZE else torch.cat([h.object_logits_full for h in heads])
+        region = None if geometry.mode == RESIZE else self._content_region(geometry, logits.shape[-2:])
+        floats, bits = self._results(logits, torch.cat([h.grasp_logits for h in heads]),
+                                     torch.cat([h.object_score_logits for h in heads]), full, region,
+                                     geometry.input_size, None if geometry.mode == RESIZE else geometry.content_box)
+        if self.device.type == "cuda":
+            floats, bits = self._copy_to_host(floats, bits)
+        else:
+            floats, bits = floats.numpy(), bits.numpy()
+        (n, k), (width, height) = (floats.shape[0], (floats.shape[1] - 2) // 6), geometry.input_size
+        return {"scores": floats[:, :k], "centers": floats[:, k:3 * k].reshape(n, k, 2),
+                "angles": floats[:, 3 * k:4 * k], "widths": floats[:, 4 * k:5 * k], "valid": floats[:, 5 * k:6 * k],
+                "presence": floats[:, 6 * k], "area": floats[:, 6 * k + 1],
+                "masks": bits[:, :height * width].reshape(n, height, width),
+                "rows": bits[:, height * width:height * width + height], "cols": bits[:, height * width + height:]}
+
+    def _results_on_device(self, logits: torch.Tensor, grasp_logits: torch.Tensor, score_logits: torch.Tensor,
+                           full: torch.Tensor | None, region: torch.Tensor | None, input_size: tuple[int, int],
+                           content_box: tuple[int, int, int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """The packed results of ``_host_packed`` from the decoder outputs of all N objects (logits [N, 1, h, w],
+        grasp_logits [N, 4, h, w], score_logits [N, 1], full [N, 1, S, S] for letterboxed inputs); the same
+        arithmetic as ``_host_per_tensor``. Compiled with the model when ``compile`` is on."""
+        maps = activate(torch.cat([grasp_logits, logits], dim=1))
+        decoded = decode_grasps(maps, self.model_config.image_size, self.config.decode, region)
+        width, height = input_size
+        if content_box is not None:
+            x0, y0, x1, y1 = content_box
+            logits = full[:, :, y0:y1, x0:x1]
+        masks = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)[:, 0] > 0
+        n = masks.shape[0]
+        floats = torch.cat([decoded.scores.float(), decoded.centers.float().reshape(n, -1), decoded.angles.float(),
+                            decoded.widths.float(), decoded.valid.float(), score_logits.float().sigmoid(),
+                            masks.sum(dim=(1, 2))[:, None].float()], dim=1)
+        bits = torch.cat([masks.reshape(n, -1), masks.any(dim=2), masks.any(dim=1)], dim=1)
+        return floats, bits
+
+    def _copy_to_host(self, floats: torch.Tensor, bits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Both blocks to the host in one copy through a reused pinned buffer: the frame's one synchronisation."""
+        packed = torch.cat([floats.reshape(-1).view(torch.uint8), bits.reshape(-1).view(torch.uint8)])
+        if self._download is None or self._download.numel() < packed.numel():
+            self._download = torch.empty(packed.numel(), dtype=torch.uint8, pin_memory=True)
+        host = self._download[:packed.numel()]
+        host.copy_(packed, non_blocking=True)
+        torch.cuda.current_stream(self.device).synchronize()
+        array, split = host.numpy(), floats.numel() * 4
+        # copies: the pinned buffer is reused by the next frame
+        return (array[:split].view(np.float32).reshape(floats.shape).copy(),
+                array[split:].view(np.bool_).reshape(bits.shape).copy())
+
+    def _content_region(self, geometry: FrameGeometry, map_size) -> torch.Tensor:
+        """[h, w] bool on the device: the map cells inside the letterboxed image (kept for the last geometry)."""
+        key = (geometry.input_size, geometry.model_size, geometry.mode, tuple(map_size))
+        if self._region is None or self._region[0] != key:
+            mask = torch.from_numpy(geometry.content_mask(*map_size)).to(self.device)
+            self._region = (key, mask)
+        return self._region[1]
+
+    def _upload(self, frame: np.ndarray) -> torch.Tensor:
+        """HxWx3 uint8 array -> tensor on the device; with ``one_copy`` on CUDA through a reused pinned buffer
+        without waiting for the copy (the frame's one synchronisation comes with the results)."""
+        if not (self.config.one_copy and self.device.type == "cuda"):
+            return torch.from_numpy(np.ascontiguousarray(frame)).to(self.device)
+        if self._staging is None or self._staging[0].shape != frame.shape:
+            self._staging = (torch.empty(frame.shape, dtype=torch.uint8, pin_memory=True), torch.cuda.Event())
+        buffer, uploaded = self._staging
+        if not uploaded.query():  # the last upload from this buffer is still running (a frame that failed)
+            uploaded.synchronize()
+        buffer.numpy()[...] = frame
+        tensor = buffer.to(self.device, non_blocking=True)
+        uploaded.record()
+        return tensor
+
+    # --- compilation -----------------------------------------------------------------------------------------
+    @property
+    def memory_fill_levels(self) -> int:
+        """How many memory lengths memory attention sees after a prompt: one per number of recent frames
+        kept, 0 .. max(n_hist, max_obj_ptrs - 1) (the bank's capacity); constant from then on."""
+        n_hist, pointers = self.model_config.n_hist, self.model_config.max_obj_ptrs
+        return 1 + (0 if n_hist == 0 else max(n_hist, pointers - 1))
+
+    def _compile(self) -> None:
+        """Replace the parts' ``forward`` (and the output decoding) by compiled versions."""
+        config, model = self.config, self.model
+        if config.memory_shapes == "static":  # one graph per fill level and object count must fit the cache
+            limit = 2 * self.memory_fill_levels + 4
+            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, limit)
+
+        def compiled(owner, name: str, dynamic: bool):
+            original = getattr(owner, name)
+            mode = config.compile_mode if config.compile_backend == "inductor" else None  # modes are inductor's
+            function = torch.compile(original, mode=mode, dynamic=dynamic, backend=config.compile_backend)
+            if config.compile_mode == "reduce-overhead":
+                function = (lambda f: lambda *a, **kw: _clone_outputs(f(*a, **kw)))(function)
+            return original, function
+
+        parts = {  # name: (owner, attribute, dynamic shapes)
+            "image_encoder": (model.image_encoder, "forward", False),
+            "memory_attention": (model.memory_attention, "forward", config.memory_shapes == "dynamic"),
+            "prompt_encoder": (model.sam_prompt_encoder, "forward", False),
+            "decoder": (model.sam_mask_decoder, "decode", False),
+            "memory_encoder": (model.memory_encoder, "forward", False),
+        }
+        for name, (owner, attribute, dynamic) in parts.items():
+            self._compiled[name], function = compiled(owner, attribute, dynamic)
+            setattr(owner, attribute, function)
+        self._compiled["outputs"], self._results = compiled(self, "_results_on_device", False)
+
+    def compile_counts(self) -> dict[str, int]:
+        """Graphs compiled so far per compiled part (each recompilation adds one; 0 for a part not reached
+        yet), with process-wide totals: ``graphs`` and ``graph_breaks`` (torch._dynamo's counters).
+        Counts are per code object, so trackers of the same model class in one process share them."""
+        from torch._dynamo.eval_frame import _debug_get_cache_entry_list
+        from torch._dynamo.utils import counters
+
+        counts = {name: len(_debug_get_cache_entry_list(getattr(function, "__func__", function).__code__))
+                  for name, function in self._compiled.items()}
+        counts["graphs"] = int(counters["stats"]["unique_graphs"])
+        counts["graph_breaks"] = int(sum(counters["graph_break"].values()))
+        return counts
+
+    def prewarm(self, image_size: tuple[int, int] = (640, 480), objects: int = 1) -> int:
+        """Run a throw-away stream: ``objects`` box prompts on a frame of ``image_size`` (W, H), then one frame
+        per memory fill level, so a compiled tracker compiles what that object count needs before the first
+        real frame. The tracker's state (objects, memory, frame index, ids) is unchanged afterwards.
+        Returns the number of frames run."""
+        width, height = image_size
+        side = max(2, min(width, height) // 4)
+        boxes = [[x, y, x + side, y + side] for x, y in
+                 (((i * side) % max(1, width - side), (i * side // 2) % max(1, height - side)) for i in range(objects))]
+        frame = np.random.default_rng(0).integers(0, 256, (height, width, 3), dtype=np.uint8)
+        saved = (self._cohorts, self._frame_index, self._next_id, self.timer)
+        try:
+            self._cohorts, self._frame_index, self._next_id, self.timer = [], -1, 1, None
+            self.step(frame, Prompt.create(boxes=boxes))
+            for _ in range(self.memory_fill_levels + 1):
+                self.step(frame)
+        finally:
+            self._cohorts, self._frame_index, self._next_id, self.timer = saved
+        return self.memory_fill_levels + 2
+
+    def _outputs(self, cohorts: list[_Cohort], heads: list[HeadOutputs], geometry: FrameGeometry,
+                 frame_index: int, start: float) -> tuple[TrackerOutput, list[int]]:
+        """The frame's output, and the updated lost-frame counters (in cohort order) to commit."""
+        ids = [i for c in cohorts for i in c.ids]
+        host = self._host_packed(heads, geometry) if self.config.one_copy else self._host_per_tensor(heads, geometry)
+        rows, cols, masks_np = host["rows"], host["cols"], host["masks"]
 
         threshold = self.config.presence_threshold
         lost = [n for c in cohorts for n in c.frames_lost]
@@ -321,7 +566,7 @@ class GraspTracker:
         states, grasps = [], []
         centers, angles, widths = geometry.grasps_to_input(host["centers"].reshape(-1, 2), host["angles"].reshape(-1),
                                                            host["widths"].reshape(-1))
-        k = decoded.scores.shape[1]
+        k = host["scores"].shape[1]
         for b, object_id in enumerate(ids):
             visible = bool(host["presence"][b] >= threshold) and bool(host["area"][b] > 0)
             lost[b] = 0 if visible else lost[b] + 1
