@@ -101,7 +101,8 @@ def _cmd_bench(args: argparse.Namespace) -> int:
         n_hist=args.n_hist, image_size=args.image_size, objects=args.objects, frames=args.frames,
         warmup=10 if args.warmup is None else args.warmup, width=width, height=height, threads=args.threads,
         mode=args.mode, tracker=tracker, events=not args.stage_sync, baseline=args.baseline, sam2_vos=args.sam2_vos,
-        sam2_checkpoint=args.sam2_checkpoint, long_stream=args.long_stream, sync_check=args.sync_check)
+        sam2_checkpoint=args.sam2_checkpoint, sam2_compile_mode=args.sam2_compile_mode, long_stream=args.long_stream,
+        sync_check=args.sync_check)
     bench.tracker_config(settings.mode, settings.tracker)  # bad overrides fail before any work
     result = bench.run_bench(settings)
     json_path, png_path = bench.write_outputs(result, Path(args.out))
@@ -116,7 +117,8 @@ def _bench_sweep(args: argparse.Namespace) -> int:
     from spgrasp_ros import bench
 
     flags = {"frames": args.frames, "warmup": args.warmup, "resolution": args.resolution, "device": args.device,
-             "threads": args.threads, "sam2_vos": args.sam2_vos, "sam2_checkpoint": args.sam2_checkpoint}
+             "threads": args.threads, "sam2_vos": args.sam2_vos, "sam2_checkpoint": args.sam2_checkpoint,
+             "sam2_compile_mode": args.sam2_compile_mode}
     explicit = [f"{k}={v}" for k, v in flags.items() if v is not None]
     path, overrides = args.sweep or None, list(args.overrides)
     if path and "=" in path and not Path(path).is_file():  # `--sweep key=value ...`: no file, only overrides
@@ -263,6 +265,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--sam2-vos", action=argparse.BooleanOptionalAction, default=None,
                        help="sam2's vos_optimized (compiled) predictor for the baseline (default: on CUDA only)")
     bench.add_argument("--sam2-checkpoint", help="official SAM 2 checkpoint for the baseline (default: random)")
+    bench.add_argument("--sam2-compile-mode", help="torch.compile mode of sam2's vos predictor instead of its own "
+                                                   "max-autotune (e.g. default: far shorter compilation)")
     bench.add_argument("--long-stream", type=int, default=0, metavar="N",
                        help="also run N untimed frames and check that memory stays flat")
     bench.add_argument("--stage-sync", action="store_true",

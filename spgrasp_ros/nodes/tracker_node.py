@@ -117,7 +117,7 @@ class TrackerNode(LifecycleNode):
         self._rejected_encodings: set[str] = set()
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
-        self._publishers, self._subscriptions_live, self._service, self._timer = [], [], None, None
+        self._lifecycle_pubs, self._subscriptions_live, self._service, self._timer = [], [], None, None
         self.finalized = False  # set by on_shutdown; main() then exits
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -136,18 +136,18 @@ class TrackerNode(LifecycleNode):
         self._mask_pub = self.create_lifecycle_publisher(Image, "~/mask", 2)
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", 2)
         self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._publishers = [self._grasp_pub, self._mask_pub, self._debug_pub, self._diag_pub]
+        self._lifecycle_pubs = [self._grasp_pub, self._mask_pub, self._debug_pub, self._diag_pub]
         self._detection_pub = None
         if Detection2DArray is not None:
             self._detection_pub = self.create_lifecycle_publisher(Detection2DArray, "~/detections", 10)
-            self._publishers.append(self._detection_pub)
+            self._lifecycle_pubs.append(self._detection_pub)
         self.get_logger().info(f"configured: {self._session.describe()}")
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        for publisher in self._publishers:
-            self.destroy_publisher(publisher)
-        self._publishers = []
+        for publisher in self._lifecycle_pubs:
+            self.destroy_lifecycle_publisher(publisher)
+        self._lifecycle_pubs = []
         self._session.release()
         self._session = None
         self._detector = None

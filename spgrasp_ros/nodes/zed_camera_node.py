@@ -116,7 +116,7 @@ class ZedCameraNode(LifecycleNode):
         params.declare(self, PARAMETERS)
         self.add_on_set_parameters_callback(params.validator(PARAMETERS, frozen=lambda: self._camera is not None))
         self._settings: dict = {}
-        self._publishers: list = []
+        self._lifecycle_pubs: list = []
         self._recorder: SequenceRecorder | None = None
         self._grabber: threading.Thread | None = None
         self._stop = threading.Event()
@@ -142,7 +142,7 @@ class ZedCameraNode(LifecycleNode):
                            for name in ("rgb/camera_info", "depth/camera_info")]
         self._image_pub = self.create_lifecycle_publisher(Image, "rgb/image_rect_color", qos)
         self._jpeg_pub = self.create_lifecycle_publisher(CompressedImage, "rgb/image_rect_color/compressed", qos)
-        self._publishers = [self._depth_pub, *self._info_pubs, self._image_pub, self._jpeg_pub]
+        self._lifecycle_pubs = [self._depth_pub, *self._info_pubs, self._image_pub, self._jpeg_pub]
         warning = "" if self._camera.open_status == "SUCCESS" else f" (SDK warning: {self._camera.open_status})"
         self.get_logger().info(
             f"opened {self._camera.settings.source_name()}: {info.model} serial {info.serial_number}, "
@@ -151,9 +151,9 @@ class ZedCameraNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
-        for publisher in self._publishers:
+        for publisher in self._lifecycle_pubs:
             self.destroy_lifecycle_publisher(publisher)
-        self._publishers = []
+        self._lifecycle_pubs = []
         self._close_camera()
         return super().on_cleanup(state)
 

@@ -302,7 +302,7 @@ class GraspTracker:
                 next_id += len(group)
                 bank = MemoryBank(frame_index, entry, self.model_config.n_hist, self.model_config.max_obj_ptrs)
                 cohorts.append(_Cohort(ids, bank, [0] * len(group), self.model.update_mask_prior(None, out),
-                                       prompt_boxes))
+                                       prompt_boxes if self.config.search_window > 0 else None))
                 heads.append(out)
             with stage(self.timer, "grasp_decode"):
                 output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
@@ -452,11 +452,13 @@ class GraspTracker:
     def _copy_to_host(self, floats: torch.Tensor, bits: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Both blocks to the host in one copy through a reused pinned buffer: the frame's one synchronisation."""
         packed = torch.cat([floats.reshape(-1).view(torch.uint8), bits.reshape(-1).view(torch.uint8)])
+        cuda = packed.device.type == "cuda"
         if self._download is None or self._download.numel() < packed.numel():
-            self._download = torch.empty(packed.numel(), dtype=torch.uint8, pin_memory=True)
+            self._download = torch.empty(packed.numel(), dtype=torch.uint8, pin_memory=cuda)
         host = self._download[:packed.numel()]
-        host.copy_(packed, non_blocking=True)
-        torch.cuda.current_stream(self.device).synchronize()
+        host.copy_(packed, non_blocking=cuda)
+        if cuda:
+            torch.cuda.current_stream(packed.device).synchronize()
         array, split = host.numpy(), floats.numel() * 4
         # copies: the pinned buffer is reused by the next frame
         return (array[:split].view(np.float32).reshape(floats.shape).copy(),
@@ -497,8 +499,9 @@ class GraspTracker:
         """Replace the parts' ``forward`` (and the output decoding) by compiled versions."""
         config, model = self.config, self.model
         if config.memory_shapes == "static":  # one graph per fill level and object count must fit the cache
-            limit = 2 * self.memory_fill_levels + 4
-            torch._dynamo.config.recompile_limit = max(torch._dynamo.config.recompile_limit, limit)
+            name = "recompile_limit" if hasattr(torch._dynamo.config, "recompile_limit") else "cache_size_limit"
+            limit = max(getattr(torch._dynamo.config, name), 2 * self.memory_fill_levels + 4)
+            setattr(torch._dynamo.config, name, limit)
 
         def compiled(owner, name: str, dynamic: bool):
             original = getattr(owner, name)
@@ -522,8 +525,9 @@ class GraspTracker:
 
     def compile_counts(self) -> dict[str, int]:
         """Graphs compiled so far per compiled part (each recompilation adds one; 0 for a part not reached
-        yet), with process-wide totals: ``graphs`` and ``graph_breaks`` (torch._dynamo's counters).
-        Counts are per code object, so trackers of the same model class in one process share them."""
+        yet; per code object, so trackers of the same model class in one process share them, until
+        torch._dynamo.reset()), and torch._dynamo's cumulative process-wide counters ``graphs`` and
+        ``graph_breaks``."""
         from torch._dynamo.eval_frame import _debug_get_cache_entry_list
         from torch._dynamo.utils import counters
 

@@ -399,6 +399,30 @@ def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
     assert all(math.isnan(g.depth_m) for g in array.grasps)
 
 
+def test_cleanup_releases_publishers_reconfigure_works_and_shutdown_exits_cleanly(rig, tracker_process):
+    """Run last on the module's node: cleanup, configure again, then shut down."""
+    from lifecycle_msgs.msg import State
+
+    node = rig.ros.node
+    topics = [f"{NS}/grasp_poses", f"{NODE}/mask", f"{NODE}/debug_image"]
+
+    def counts():
+        rig.ros.spin_for(0.5)
+        return [node.count_publishers(t) for t in topics]
+
+    assert counts() == [1, 1, 1]
+    assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
+    assert rig.lifecycle.cleanup().id == State.PRIMARY_STATE_UNCONFIGURED
+    deadline = time.monotonic() + 10
+    while counts() != [0, 0, 0] and time.monotonic() < deadline:
+        pass
+    assert counts() == [0, 0, 0], "cleanup destroys every publisher configure made"
+    assert rig.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE
+    assert counts() == [1, 1, 1], "a second configure makes each publisher once"
+    assert rig.lifecycle.shutdown().id == State.PRIMARY_STATE_FINALIZED
+    assert tracker_process.wait(timeout=30) == 0, tracker_process.output()
+
+
 def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
     from lifecycle_msgs.msg import State
 
