@@ -144,7 +144,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             client.activate()
             source = _start("spgrasp_ros.nodes.video_source_node", config.namespace,
                             {"source": str(clip_dir), "rate_hz": config.rate_hz, "loop": "false",
-                             "reliability": "reliable"}, out / "video_source.log")
+                             "reliability": "reliable", "wait_for_subscribers": 2},  # the tracker and this node
+                            out / "video_source.log")
             deadline = time.monotonic() + config.timeout_s
             while not got.images and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.05)

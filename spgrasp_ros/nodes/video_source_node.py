@@ -56,6 +56,8 @@ PARAMETERS = (
               at_least(0)),
     ParamSpec("reliability", "reliable", "QoS reliability of image, depth and camera_info (history depth 1)",
               one_of("reliable", "best_effort")),
+    ParamSpec("wait_for_subscribers", 0, "hold the first frame until `image` has this many subscribers (replays "
+              "that must not lose their start to discovery); 0 = publish at once", at_least(0)),
     ParamSpec("publish_depth", True, "publish `depth` (32FC1 metres) when the source has depth"),
 )
 
@@ -122,6 +124,8 @@ class VideoSourceNode(Node):
         """Read the next frame and publish it; finish at the end of the source or after max_frames."""
         if self.finished:
             return
+        if self._published == 0 and self._image_pub.get_subscription_count() < self._settings["wait_for_subscribers"]:
+            return  # not everyone is listening yet: the first frame waits
         try:
             frame = self._source.read()
             if frame is None:

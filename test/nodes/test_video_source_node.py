@@ -190,3 +190,18 @@ def test_an_unreadable_frame_is_skipped_and_the_rest_published(folder):
         output = process.output()
     assert "01b.png: not a readable image" in output
     assert "published 3 frames, 1 unreadable frames skipped" in output
+
+
+def test_wait_for_subscribers_holds_the_first_frame_until_someone_listens(ros_node, folder):
+    from spgrasp_ros.nodes.image_messages import image_to_rgb
+
+    images = _images(3)
+    with video_source(f"source:={folder}", "rate_hz:=20.0", "wait_for_subscribers:=1") as process:
+        ros_node.spin_for(1.5)
+        assert process.popen.poll() is None, "with nobody listening the replay has not started (nor ended)"
+        inbox = Inbox(ros_node)
+        ros_node.spin_until(lambda: process.popen.poll() is not None, timeout=30, what="the node to exit by itself")
+        ros_node.spin_for(0.3)
+        assert process.wait(timeout=5) == 0
+    received = [_frame_index(image_to_rgb(msg), images) for msg in inbox.images]
+    assert received == [0, 1, 2], "every frame arrives, from the first"
