@@ -11,11 +11,7 @@ of ``spgrasp_ros.model.channels``:
 - OBJECT: the object's mask.
 Grasps are mapped from image pixels with ``FrameGeometry.grasps_to_model`` (exact also for anisotropic
 resizing), so the decoder's output maps back to the same rectangles. Where discs overlap, the grasp whose
-centre is nearest wins; among grasps that share a centre (a square closes along either side, a disc at any
-angle) the one closest to horizontal (smallest |angle|) is labelled. Without that rule the label of a
-symmetric object would depend on which of its equivalent grasps a dataset lists first, which its appearance
-cannot tell (a square turned by 90 degrees looks the same), and the cos 2θ / sin 2θ regression would average
-the two into a meaningless diagonal.
+centre is nearest wins.
 """
 
 from __future__ import annotations
@@ -53,9 +49,6 @@ def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameG
         return targets
     centres, angles, widths = geometry.grasps_to_model(grasps.centers, grasps.angles, grasps.widths)
     centres = centres / MAP_STRIDE  # continuous map coordinates (pixel i spans [i, i + 1))
-    # ties (same centre) go to the first grasp in this order: the most horizontal one
-    order = np.argsort(np.abs(np.remainder(angles + np.pi / 2, np.pi) - np.pi / 2), kind="stable")
-    centres, angles, widths = centres[order], angles[order], widths[order]
     ys, xs = np.mgrid[0:size, 0:size] + 0.5
     distance = np.full((size, size), np.inf)
     nearest = np.full((size, size), -1)

@@ -58,15 +58,3 @@ def test_centre_bias_ranks_central_grasps_first():
     decoded = decode_grasps(torch.from_numpy(graded)[None], 128, DecodeConfig(top_k=1))
     assert decoded.valid[0, 0]
     assert decoded.centers[0, 0].tolist() == pytest.approx([66.0, 66.0], abs=4.0)
-
-
-def test_grasps_sharing_a_centre_label_the_most_horizontal_one_whatever_their_order():
-    geometry = FrameGeometry((128, 128), 128, RESIZE)
-    a, b = np.deg2rad(70.0), np.deg2rad(-20.0)  # a square at 70 degrees: closing along either side
-    first = GraspSet.create([[64, 64], [64, 64]], [a, b], [20, 20], [10, 10])
-    second = GraspSet.create([[64, 64], [64, 64]], [b, a], [20, 20], [10, 10])
-    maps_1 = rasterize_object(first, None, geometry, LabelConfig())
-    maps_2 = rasterize_object(second, None, geometry, LabelConfig())
-    assert np.array_equal(maps_1, maps_2), "the label does not depend on the listing order"
-    centre = maps_1[:, 16, 16]
-    assert centre[COS2] == pytest.approx(np.cos(2 * b)) and centre[SIN2] == pytest.approx(np.sin(2 * b))
