@@ -25,6 +25,7 @@ from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import Sequence, object_box
 from spgrasp_ros.evaluate import Tally, score_frame
+from spgrasp_ros.tracker.streaming import masks_from_label_image
 from spgrasp_ros.visualize import draw_result
 
 
@@ -55,7 +56,9 @@ class _Received:
 
 
 def _stamp_ns(header) -> int:
-    return header.stamp.sec * 1_000_000_000 + header.stamp.nanosec
+    from rclpy.time import Time
+
+    return Time.from_msg(header.stamp).nanoseconds
 
 
 def _start(module: str, namespace: str, params: dict, log: Path) -> subprocess.Popen:
@@ -101,8 +104,6 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     from sensor_msgs.msg import Image
 
     from spgrasp_ros.msg import GraspArray, PromptBox
-    from spgrasp_ros.nodes.conversions import frame_result_from_msg
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
     from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
     from spgrasp_ros.srv import SetPrompt
 
@@ -196,22 +197,17 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             node.destroy_node()
             rclpy.try_shutdown()
 
-        summary = _summarise(config, sequence, got, mapping, prompt_stamp, frame_result_from_msg, image_to_rgb, out)
+        summary = _summarise(config, sequence, got, mapping, prompt_stamp, out)
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
 
-def _label_masks(msg, result) -> np.ndarray | None:
-    """The ``~/mask`` label image as [N, H, W] bool in the order of ``result.objects``."""
-    if msg is None:
-        return None
-    labels = np.frombuffer(bytes(msg.data), np.uint8).reshape(msg.height, msg.step)[:, :msg.width]
-    return np.stack([labels == min(s.id, 255) for s in result.objects]) if result.objects else None
-
-
 def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: dict[int, int], prompt_stamp: int,
-               result_from_msg, image_to_rgb, out: Path) -> dict:
+               out: Path) -> dict:
     """Score the received grasps against the clip's ground truth, write the video, print the summary."""
+    from spgrasp_ros.nodes.conversions import frame_result_from_msg
+    from spgrasp_ros.nodes.image_messages import image_to_rgb, mono8_to_labels
+
     stamps = sorted(got.images)
     if len(stamps) > len(sequence.frames):
         raise RuntimeError(f"received {len(stamps)} images for a {len(sequence.frames)}-frame clip")
@@ -226,8 +222,9 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
         frame = sequence.frames[index]
         array = got.arrays.get(stamp)
         if array is not None and index >= start:
-            result = result_from_msg(array)
-            predicted = _label_masks(got.masks.get(stamp), result)
+            result = frame_result_from_msg(array)
+            mask_msg = got.masks.get(stamp)  # the tracker's ~/mask label image of this frame, if it came
+            predicted = masks_from_label_image(mono8_to_labels(mask_msg), result) if mask_msg else None
             score_frame(tally, frame, frame.load_masks(), result, predicted, mapping, last_hidden, index)
             latencies.append((got.arrival[stamp] - stamp) / 1e6)
             processing.append(array.processing_ms)

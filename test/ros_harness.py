@@ -109,6 +109,14 @@ class RosTestNode:
         while time.monotonic() < deadline:
             self.executor.spin_once(timeout_sec=0.02)
 
+    def call(self, client, request, timeout: float, ready_timeout: float | None = None):
+        """Call a service and return its answer; fail the test when the service does not appear within
+        ``ready_timeout`` (default ``timeout``) seconds or does not answer within ``timeout`` seconds."""
+        self.spin_until(client.service_is_ready, ready_timeout or timeout, f"service {client.srv_name}")
+        future = client.call_async(request)
+        self.spin_until(future.done, timeout, f"the answer of {client.srv_name}")
+        return future.result()
+
     def close(self) -> None:
         import rclpy
 

@@ -143,6 +143,13 @@ def labels_to_mono8(labels: np.ndarray, header: Header) -> Image:
     return _fill(Image(header=header), labels.astype(np.uint8, copy=False), "mono8")
 
 
+def mono8_to_labels(msg: Image) -> np.ndarray:
+    """[H, W] uint8 label image from a mono8 Image (the inverse of ``labels_to_mono8``; a view, no copy)."""
+    if msg.encoding != "mono8":
+        raise _unsupported(msg.encoding, ("mono8",))
+    return _view(msg, np.dtype(np.uint8), 1)[:, :, 0]
+
+
 def camera_info_msg(header: Header, width: int, height: int, fx: float, fy: float, cx: float,
                     cy: float) -> CameraInfo:
     """CameraInfo of an undistorted pinhole camera (plumb_bob, zero distortion, identity R)."""

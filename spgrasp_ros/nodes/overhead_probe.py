@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from spgrasp_ros.results import FrameResult, Grasp, ObjectState
+from spgrasp_ros.tracker.streaming import TrackerOutput
 
 
 def _fake_result(width: int, height: int, objects: int, grasps_per_object: int) -> FrameResult:
@@ -59,6 +60,7 @@ def measure_ros_overhead(width: int = 1280, height: int = 720, objects: int = 2,
     masks = np.zeros((objects, height, width), bool)
     for k in range(objects):
         masks[k, 100 + 50 * k:300 + 50 * k, 200:400] = True
+    output = TrackerOutput(result, masks)  # what the node publishes from, as the tracker returns it
     stages: dict[str, list[float]] = {"image_to_array": [], "array_to_tensor": [], "grasp_array_publish": [],
                                       "mask_publish": []}
     try:
@@ -70,10 +72,7 @@ def measure_ros_overhead(width: int = 1280, height: int = 720, objects: int = 2,
             t2 = time.perf_counter()
             grasp_pub.publish(frame_result_to_msg(result, header))
             t3 = time.perf_counter()
-            labels = np.zeros((height, width), np.uint8)
-            for k in range(objects):
-                labels[masks[k]] = k + 1
-            mask_pub.publish(labels_to_mono8(labels, header))
+            mask_pub.publish(labels_to_mono8(output.label_image(), header))
             t4 = time.perf_counter()
             for name, start, end in zip(stages, (t0, t1, t2, t3), (t1, t2, t3, t4)):
                 stages[name].append((end - start) * 1000.0)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rclpy.time import Time
 
 from spgrasp_ros.nodes.frame_slot import SlotCounts
 from spgrasp_ros.results import FrameResult
@@ -34,8 +35,7 @@ class TrackerStats:
         """One published frame: its processing time and the delay from its image stamp to now."""
         self.processed += 1
         self.processing_ms.append(processing_ms)
-        stamp_ns = stamp.sec * 1_000_000_000 + stamp.nanosec
-        self.end_to_end_ms.append((now.nanoseconds - stamp_ns) / 1e6)
+        self.end_to_end_ms.append((now.nanoseconds - Time.from_msg(stamp).nanoseconds) / 1e6)
         self.stage_ms.append(dict(result.extra.get("stages_ms", {})))
         self.done_at.append(now.nanoseconds / 1e9)
         self.lost_objects = sum(not o.visible for o in result.objects)

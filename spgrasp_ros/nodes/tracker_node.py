@@ -22,6 +22,7 @@ import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy
+from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
@@ -208,7 +209,7 @@ class TrackerNode(LifecycleNode):
         self._frames.put(msg)
 
     def _depth_cb(self, msg: Image) -> None:
-        self._depths.put(_nanoseconds(msg.header.stamp), msg)
+        self._depths.put(Time.from_msg(msg.header.stamp).nanoseconds, msg)
 
     def _camera_info_cb(self, msg: CameraInfo) -> None:
         self._camera_info = msg
@@ -263,11 +264,12 @@ class TrackerNode(LifecycleNode):
                                               "installed to convert them)")
             return converted
 
-    def _process(self, msg: Image | CompressedImage, prompt=None):
-        """Step the tracker on one message and publish; returns the TrackerOutput or None."""
+    def _process(self, msg: Image | CompressedImage, prompt=None, rgb: np.ndarray | None = None):
+        """Step the tracker on one message (``rgb``: the message already decoded) and publish; returns the
+        TrackerOutput or None."""
         received = time.perf_counter()
         try:
-            rgb = self._decode(msg)
+            rgb = self._decode(msg) if rgb is None else rgb
             if rgb is None:
                 return None
             output = self._session.step(rgb, prompt, self._depth_for(msg))
@@ -289,10 +291,10 @@ class TrackerNode(LifecycleNode):
         try:
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
-            prompt = prompt_from_request(job.request)
+            prompt, rgb = prompt_from_request(job.request), None
             if prompt.text:
-                prompt = self._resolve_text(prompt, msg)
-            output = self._process(msg, prompt)
+                prompt, rgb = self._resolve_text(prompt, msg)
+            output = self._process(msg, prompt, rgb)
             if output is None:
                 raise PromptError("the newest frame could not be processed (see the node's log)")
             states = {s.id: s for s in output.result.objects}
@@ -306,25 +308,30 @@ class TrackerNode(LifecycleNode):
         job.done.set()
 
     def _resolve_text(self, prompt, msg):
-        """The prompt with its text replaced by the detector's boxes on ``msg`` (PromptError when impossible)."""
+        """(the prompt with its text replaced by the detector's boxes on ``msg``, ``msg`` decoded);
+        PromptError when impossible."""
         if self._detector is None:
             raise PromptError("text prompts need a Grounding DINO model: set the text_model parameter "
                               "(a folder or a cached Hugging Face id) and configure again")
-        rgb = self._decode(msg)
+        try:
+            rgb = self._decode(msg)
+        except ValueError as error:
+            raise PromptError(f"the newest frame cannot be read: {error}") from error
         if rgb is None:
             raise PromptError("the newest frame cannot be read (unsupported encoding)")
         try:
             detections = self._detector.detect(rgb, prompt.text)
         except ValueError as error:
             raise PromptError(f"text prompt {prompt.text!r}: {error}") from error
-        return prompt.resolve_text(detections)
+        return prompt.resolve_text(detections), rgb
 
     def _depth_for(self, msg) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
         if not self._settings["use_depth"]:
             return None
         info = self._camera_info
-        depth = self._depths.match(_nanoseconds(msg.header.stamp), int(self._settings["depth_sync_tolerance_s"] * 1e9))
+        tolerance_ns = int(self._settings["depth_sync_tolerance_s"] * 1e9)
+        depth = self._depths.match(Time.from_msg(msg.header.stamp).nanoseconds, tolerance_ns)
         if depth is None or info is None:
             self._stats.frames_without_depth += 1
             if len(self._depths) or info is not None:  # depth flows but did not pair: worth a word
@@ -343,18 +350,11 @@ class TrackerNode(LifecycleNode):
     def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
         self._grasp_pub.publish(frame_result_to_msg(output.result, header))
         if self._mask_pub.get_subscription_count():
-            labels = np.zeros(rgb.shape[:2], np.uint8)
-            for state, mask in zip(output.result.objects, output.masks):
-                labels[mask] = min(state.id, 255)
-            self._mask_pub.publish(labels_to_mono8(labels, header))
+            self._mask_pub.publish(labels_to_mono8(output.label_image(), header))
         if self._settings["publish_debug_image"] and self._debug_pub.get_subscription_count():
             self._debug_pub.publish(rgb_to_image(draw_result(rgb, output.result, output.masks), header))
         if self._detection_pub is not None:
             self._detection_pub.publish(detections_message(output.result, header))
-
-
-def _nanoseconds(stamp) -> int:
-    return stamp.sec * 1_000_000_000 + stamp.nanosec
 
 
 def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:

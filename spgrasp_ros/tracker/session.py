@@ -10,10 +10,10 @@ import dataclasses
 import gc
 import logging
 
+import cv2
 import numpy as np
 import torch
 
-from spgrasp_ros.grasps.decode import DecodeConfig
 from spgrasp_ros.grasps.lift import Intrinsics, lift_grasps
 from spgrasp_ros.model.checkpoints import CheckpointError, load_checkpoint, read_checkpoint
 from spgrasp_ros.model.config import load_model_config
@@ -75,7 +75,7 @@ class TrackerSession:
         if depth is not None and output.result.grasps:
             depth_m, intrinsics = depth
             if depth_m.shape != rgb.shape[:2]:
-                import cv2  # registered depth at another resolution: nearest keeps edges honest
+                # registered depth at another resolution: nearest keeps edges honest
                 depth_m = cv2.resize(depth_m, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
             masks = {state.id: mask for state, mask in zip(output.result.objects, output.masks)}
             grasps = lift_grasps(output.result.grasps, depth_m, Intrinsics(*intrinsics), masks=masks)

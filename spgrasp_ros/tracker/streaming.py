@@ -98,6 +98,21 @@ class TrackerOutput:
     masks: np.ndarray
     created_ids: list[int] = field(default_factory=list)
 
+    def label_image(self) -> np.ndarray:
+        """[H, W] uint8 label image: pixel = id of the object whose mask covers it (ids above 255 read 255; where
+        masks overlap the higher id wins), 0 = background. The inverse is ``masks_from_label_image``."""
+        height, width = self.masks.shape[1:] if self.masks.ndim == 3 else self.result.image_size[::-1]
+        labels = np.zeros((height, width), np.uint8)
+        for state, mask in zip(self.result.objects, self.masks):
+            labels[mask] = min(state.id, 255)
+        return labels
+
+
+def masks_from_label_image(labels: np.ndarray, result: FrameResult) -> np.ndarray | None:
+    """[N, H, W] bool masks in the order of ``result.objects`` from an [H, W] label image
+    (``TrackerOutput.label_image``), or None without objects."""
+    return np.stack([labels == min(s.id, 255) for s in result.objects]) if result.objects else None
+
 
 @dataclass
 class _Cohort:
@@ -171,8 +186,7 @@ class GraspTracker:
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every tensor of the streaming state (constant in number and size over a stream)."""
-        extra = lambda c: [t for t in (c.prior, c.boxes) if t is not None]  # noqa: E731
-        return [t for c in self._cohorts for t in (*c.bank.tensors(), *extra(c))]
+        return [t for c in self._cohorts for t in (*c.bank.tensors(), c.prior, c.boxes) if t is not None]
 
     def reset(self, restart_ids: bool = False) -> None:
         """Stop tracking everything; ids keep counting up unless ``restart_ids`` (the next object is 1 again)."""

@@ -82,16 +82,10 @@ class Rig:
                        30, "the bridge's arm and gripper publishers")
         ros.spin_for(0.2)
 
-    def _call(self, client, request, what: str):
-        self.ros.spin_until(client.service_is_ready, 30, what)
-        future = client.call_async(request)
-        self.ros.spin_until(future.done, 30, f"the answer of {what}")
-        return future.result()
-
     def enable(self, on: bool = True):
         from std_srvs.srv import SetBool
 
-        return self._call(self.enable_client, SetBool.Request(data=on), "~/enable")
+        return self.ros.call(self.enable_client, SetBool.Request(data=on), 30)
 
     def set_parameters(self, **values):
         from rcl_interfaces.srv import SetParametersAtomically
@@ -100,7 +94,7 @@ class Rig:
         request = SetParametersAtomically.Request(
             parameters=[Parameter(name.replace("__", "."), value=value).to_parameter_msg()
                         for name, value in values.items()])
-        return self._call(self.param_client, request, "set_parameters_atomically").result
+        return self.ros.call(self.param_client, request, 30).result
 
     def send(self, *, position=GRASP_IN_CAMERA, angle=0.0, width_m=0.04, object_id=1, visible=True,
              others=(), age_s=0.0, frame_id="test_camera", spin: float = 0.05) -> tuple[int, int]:

@@ -13,10 +13,7 @@ pytestmark = pytest.mark.ros
 
 
 def _call(ros_node, client, request):
-    assert client.wait_for_service(timeout_sec=30), "SetPrompt service did not appear"
-    future = client.call_async(request)
-    ros_node.spin_until(future.done, timeout=15, what="the SetPrompt response")
-    return future.result()
+    return ros_node.call(client, request, 15, ready_timeout=30)
 
 
 def _box(x0, y0, x1, y1):

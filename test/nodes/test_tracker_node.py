@@ -82,19 +82,14 @@ class Rig:
             points=[PromptPoint(x=float(x), y=float(y), label=int(label), object_index=int(k))
                     for x, y, label, k in points],
             text=text, append=append, remove_ids=list(remove_ids))
-        self.ros.spin_until(lambda: self.prompt_client.service_is_ready(), 60, "the set_prompt service")
-        future = self.prompt_client.call_async(request)
-        self.ros.spin_until(future.done, 60, "the set_prompt answer")
-        return future.result()
+        return self.ros.call(self.prompt_client, request, 60)
 
     def set_parameter(self, name: str, value):
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
 
-        self.ros.spin_until(lambda: self.param_client.service_is_ready(), 30, "the parameter service")
-        future = self.param_client.call_async(SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()]))
-        self.ros.spin_until(future.done, 30, "the parameter answer")
-        return future.result().results[0]
+        request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
+        return self.ros.call(self.param_client, request, 30).results[0]
 
     def show(self, rgb: np.ndarray):
         """Publish a frame for a following prompt (nothing may be tracked yet, so no GraspArray is awaited)."""
@@ -477,16 +472,14 @@ def test_compressed_transport(ros_node, clip):
         publisher.publish(compressed(frames[0][0], 1))
         ros_node.spin_for(0.5)
         prompt_client = node.create_client(SetPrompt, "/trkc/set_prompt")
-        ros_node.spin_until(prompt_client.service_is_ready, 30, "set_prompt")
         box = boxes[ids[0]]
-        future = prompt_client.call_async(SetPrompt.Request(boxes=[PromptBox(
-            x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]), y_max=float(box[3]))]))
-        ros_node.spin_until(future.done, 60, "the prompt answer")
-        assert future.result().success, future.result().message
+        answer = ros_node.call(prompt_client, SetPrompt.Request(boxes=[PromptBox(
+            x_min=float(box[0]), y_min=float(box[1]), x_max=float(box[2]), y_max=float(box[3]))]), 60, ready_timeout=30)
+        assert answer.success, answer.message
         publisher.publish(compressed(frames[1][0], 2))
         ros_node.spin_until(lambda: any(a.header.stamp.sec == 2 for a in arrays), 60, "a GraspArray")
         array = next(a for a in arrays if a.header.stamp.sec == 2)
         assert (array.image_width, array.image_height) == (160, 120) and array.header.frame_id == "cam"
-        assert [o.id for o in array.objects] == list(future.result().object_ids)
+        assert [o.id for o in array.objects] == list(answer.object_ids)
     finally:
         process.stop(timeout=20)

@@ -14,13 +14,6 @@ from text_fixtures import make_tiny_grounding_dino
 pytestmark = pytest.mark.ros
 
 
-def _call(ros_node, client, request):
-    ros_node.spin_until(client.service_is_ready, 60, f"service {client.srv_name}")
-    future = client.call_async(request)
-    ros_node.spin_until(future.done, 60, f"the answer of {client.srv_name}")
-    return future.result()
-
-
 def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
     from rcl_interfaces.srv import SetParameters
     from rclpy.parameter import Parameter
@@ -58,7 +51,7 @@ def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
         publish(0)
         ros_node.spin_for(0.5)
         prompts = node.create_client(SetPrompt, "/txt/set_prompt")
-        response = _call(ros_node, prompts, SetPrompt.Request(text="Red mug"))
+        response = ros_node.call(prompts, SetPrompt.Request(text="Red mug"), 60)
         assert response.success, response.message
         assert len(response.object_ids) == 2 and list(response.labels) == ["red mug", "red mug"]
         assert all(0.0 <= s <= 1.0 for s in response.scores) and response.scores[0] >= response.scores[1]
@@ -70,10 +63,10 @@ def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
         assert [o.id for o in array.objects] == sorted(response.object_ids)
 
         parameters = node.create_client(SetParameters, "/txt/spgrasp_tracker/set_parameters")
-        result = _call(ros_node, parameters, SetParameters.Request(
-            parameters=[Parameter("text_box_threshold", value=1.0).to_parameter_msg()]))
+        result = ros_node.call(parameters, SetParameters.Request(
+            parameters=[Parameter("text_box_threshold", value=1.0).to_parameter_msg()]), 60)
         assert result.results[0].successful
-        refused = _call(ros_node, prompts, SetPrompt.Request(text="blue cup"))
+        refused = ros_node.call(prompts, SetPrompt.Request(text="blue cup"), 60)
         assert not refused.success and "found nothing" in refused.message
         assert sorted(refused.tracked_ids) == sorted(response.object_ids), "tracking unchanged"
     finally:
