@@ -190,7 +190,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
-    tracker = GraspTracker(model, config, TrackerConfig(search_window=args.search_window), device=args.device)
+    tracker = GraspTracker(model, config, TrackerConfig(search_window=args.search_window,
+                                                                 exclusive_masks=args.exclusive_masks), device=args.device)
     splits = dict(parse_data_spec(spec) for spec in args.data)
     intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)
@@ -310,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--search-window", type=float, default=0.1,
                             help="tracker search window, x the object's size (as the tracker node's default); "
                                  "0 = anywhere (the plain model)")
+    evaluation.add_argument("--exclusive-masks", action=argparse.BooleanOptionalAction, default=True,
+                            help="a pixel belongs to at most one tracked object (as the tracker node's default)")
     evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
     evaluation.set_defaults(run=_cmd_eval, data=None)

@@ -8,7 +8,12 @@ of ``spgrasp_ros.model.channels``:
   (top-1) peak moves to the central grasps instead of anywhere along a ridge of equal values;
 - COS2 / SIN2: cos 2θ and sin 2θ of the grasp on its disc, 0 elsewhere;
 - WIDTH: opening / ``width_scale`` (model-input pixels, clipped to 1) on the disc, 0 elsewhere;
-- OBJECT: the object's mask.
+- OBJECT: the object's mask;
+- ALT_COS2 / ALT_SIN2 (two extra target channels after the model's five): cos 2θ and sin 2θ of the grasp
+  covering the pixel whose angle differs most from the nearest one's; equal to COS2 / SIN2 where every covering
+  grasp agrees. At a square's centre both closing directions are valid and opposite in (cos 2θ, sin 2θ): a
+  regression towards one of them averages to no angle at all, while ``LossConfig.angle_any_valid`` lets the
+  model pick either (``training/loss.py``).
 Grasps are mapped from image pixels with ``FrameGeometry.grasps_to_model`` (exact also for anisotropic
 resizing), so the decoder's output maps back to the same rectangles. Where discs overlap, the grasp whose
 centre is nearest wins.
@@ -26,6 +31,8 @@ from spgrasp_ros.grasps.frame_geometry import FrameGeometry
 from spgrasp_ros.model.channels import COS2, NUM_CHANNELS, OBJECT, POSITION, SIN2, WIDTH
 
 MAP_STRIDE = 4  # decoder output resolution: model input / 4 (SAM 2's low-resolution masks)
+ALT_COS2, ALT_SIN2 = NUM_CHANNELS, NUM_CHANNELS + 1  # the alternative valid angle (target channels only)
+LABEL_CHANNELS = NUM_CHANNELS + 2
 
 
 @dataclass(frozen=True)
@@ -39,9 +46,10 @@ class LabelConfig:
 
 def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameGeometry,
                      config: LabelConfig = LabelConfig()) -> np.ndarray:
-    """[5, S/4, S/4] float32 targets of one object; ``mask``: HxW bool at input resolution (None: no mask)."""
+    """[7, S/4, S/4] float32 targets of one object (the model's five channels, then ALT_COS2 and ALT_SIN2);
+    ``mask``: HxW bool at input resolution (None: no mask)."""
     size = geometry.model_size // MAP_STRIDE
-    targets = np.zeros((NUM_CHANNELS, size, size), dtype=np.float32)
+    targets = np.zeros((LABEL_CHANNELS, size, size), dtype=np.float32)
     if mask is not None:
         model_mask = geometry.preprocess(mask.astype(np.float32))
         targets[OBJECT] = cv2.resize(model_mask, (size, size), interpolation=cv2.INTER_AREA) > 0.5
@@ -50,18 +58,21 @@ def rasterize_object(grasps: GraspSet, mask: np.ndarray | None, geometry: FrameG
     centres, angles, widths = geometry.grasps_to_model(grasps.centers, grasps.angles, grasps.widths)
     centres = centres / MAP_STRIDE  # continuous map coordinates (pixel i spans [i, i + 1))
     ys, xs = np.mgrid[0:size, 0:size] + 0.5
-    distance = np.full((size, size), np.inf)
-    nearest = np.full((size, size), -1)
-    for k, (cx, cy) in enumerate(centres):
-        d = np.hypot(xs - cx, ys - cy)
-        closer = (d <= config.position_radius) & (d < distance)
-        distance[closer], nearest[closer] = d[closer], k
+    covers = np.hypot(xs - centres[:, 0, None, None], ys - centres[:, 1, None, None])  # [K, h, w] distances
+    covers[covers > config.position_radius] = np.inf
+    nearest = np.where(np.isfinite(covers).any(0), covers.argmin(0), -1)  # ties: the first listed grasp
     positive = nearest >= 0
     chosen = nearest[positive]
+    # the covering grasp whose axis is farthest from the chosen one's (|sin Δθ|: 0 parallel, 1 perpendicular)
+    spread = np.abs(np.sin(angles[:, None] - angles[None, chosen]))  # [K, P]
+    spread[~np.isfinite(covers[:, positive])] = -1.0
+    alternative = spread.argmax(0)
     offset = np.linalg.norm(centres - centres.mean(axis=0), axis=1)
     quality = 1.0 - config.centre_bias * (offset / offset.max() if offset.max() > 0 else offset)
     targets[POSITION][positive] = quality[chosen]
     targets[COS2][positive] = np.cos(2 * angles[chosen])
     targets[SIN2][positive] = np.sin(2 * angles[chosen])
     targets[WIDTH][positive] = np.clip(widths[chosen] / config.width_scale, 0.0, 1.0)
+    targets[ALT_COS2][positive] = np.cos(2 * angles[alternative])
+    targets[ALT_SIN2][positive] = np.sin(2 * angles[alternative])
     return targets

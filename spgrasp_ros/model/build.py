@@ -29,6 +29,7 @@ def hydra_overrides(config: ModelConfig) -> list[str]:
         f"_target_={SPGrasp.__module__}.{SPGrasp.__qualname__}",
         f"memory_source={config.memory_source}",
         f"grasp_refiner_channels={config.grasp_refiner_channels}",
+        f"angle_refiner={str(config.angle_refiner).lower()}",
         f"dense_prompt={str(config.dense_prompt).lower()}",
         f"click_radius={config.click_radius}",
         f"mask_prior={str(config.mask_prior).lower()}",

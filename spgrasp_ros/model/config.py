@@ -25,6 +25,7 @@ class ModelConfig:
     max_obj_ptrs: int = 16  # object pointers of the prompt frame + up to this - 1 recent frames (SAM 2: 16)
     memory_source: str = MEMORY_FROM_OBJECT  # "object" (SAM 2, public SPGrasp code) or "position" (paper Eq. 3)
     grasp_refiner_channels: int = 0  # > 0: add the small convolutional grasp refiner (grasp_decoder.py)
+    angle_refiner: bool = False  # a second refiner for the angle maps that sees high-resolution features too
     dense_prompt: bool = False  # also give boxes/clicks to the decoder as a drawn mask prompt (prompt_map.py)
     click_radius: float = 6.0  # [model px] radius of a click in that drawn prompt
     mask_prior: bool = False  # the last found mask as a dense prompt on frames without a prompt (spgrasp.py)
@@ -38,6 +39,8 @@ class ModelConfig:
             raise ValueError(f"n_hist must be >= 0, got {self.n_hist}")
         if self.max_obj_ptrs < 2:
             raise ValueError(f"max_obj_ptrs must be >= 2, got {self.max_obj_ptrs}")
+        if self.angle_refiner and self.grasp_refiner_channels <= 0:
+            raise ValueError("an angle refiner needs grasp_refiner_channels > 0 (it has the grasp refiner's width)")
         if self.memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
         object.__setattr__(self, "overrides", tuple(self.overrides))

@@ -18,6 +18,13 @@ token-weighted linear maps alone did not learn them (demo model: cos/sin correla
 0.56/0.69 with the refiner after 1000). The position channel stays the token's: it says which object's grasp
 a pixel is (a refiner on it put half the top-1 grasps on other objects). Its last layer starts at zero, so an
 untrained refiner leaves SPGrasp's output unchanged.
+
+Optional ``angle refiner`` (``angle_refiner``, needs the grasp refiner): a second head of the same shape that
+adds a residual to the angle maps only, and also sees the image encoder's high-resolution features (the
+[C/8, 4H, 4W] and [C/4, 2H, 2W] maps SAM 2 adds while upscaling, the second one upsampled): local appearance
+that the C/8-channel upscaled embedding squeezes out (the demo model's square angles did not depend on the
+square's rotation). Width stays with the grasp refiner: one refiner that saw these features for all three maps
+read the local appearance as the opening too (disc widths ~0.4x too small).
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from sam2.modeling.sam.mask_decoder import MaskDecoder
@@ -48,16 +56,28 @@ class DecoderOutput:
     grasp_logits: torch.Tensor
 
 
+def _refiner(inputs: int, hidden: int, outputs: int) -> nn.Sequential:
+    """Two 3x3 convolutions and a 1x1 output layer that starts at zero (an untrained refiner adds nothing)."""
+    last = nn.Conv2d(hidden, outputs, 1)
+    nn.init.zeros_(last.weight)
+    nn.init.zeros_(last.bias)
+    return nn.Sequential(nn.Conv2d(inputs, hidden, 3, padding=1), nn.GELU(),
+                         nn.Conv2d(hidden, hidden, 3, padding=1), nn.GELU(), last)
+
+
 class GraspMaskDecoder(MaskDecoder):
     """A ``MaskDecoder`` with grasp hypernetworks; built from an existing decoder by ``from_mask_decoder``."""
 
     grasp_hypernetworks_mlps: nn.ModuleList
     grasp_refiner: nn.Module | None
+    grasp_angle_refiner: nn.Module | None
 
     @classmethod
-    def from_mask_decoder(cls, decoder: MaskDecoder, refiner_channels: int = 0) -> "GraspMaskDecoder":
+    def from_mask_decoder(cls, decoder: MaskDecoder, refiner_channels: int = 0,
+                          angle_refiner: bool = False) -> "GraspMaskDecoder":
         """Adopt ``decoder``'s modules and settings (same state-dict keys) and add the grasp MLPs, and a grasp
-        refiner with ``refiner_channels`` hidden channels when that is > 0."""
+        refiner with ``refiner_channels`` hidden channels when that is > 0, and with ``angle_refiner`` the angle
+        refiner (same width; it needs the grasp refiner and a decoder that uses high-resolution features)."""
         grasp = cls.__new__(cls)
         nn.Module.__init__(grasp)
         grasp.__dict__.update({k: v for k, v in decoder.__dict__.items() if k != "training"})
@@ -65,14 +85,14 @@ class GraspMaskDecoder(MaskDecoder):
         dim = decoder.transformer_dim
         # one MLP per grasp map, shaped like SAM 2's mask hypernetworks: C -> C -> C/8
         grasp.grasp_hypernetworks_mlps = nn.ModuleList(MLP(dim, dim, dim // 8, 3) for _ in range(NUM_GRASP_MAPS))
-        grasp.grasp_refiner = None
-        if refiner_channels > 0:
-            last = nn.Conv2d(refiner_channels, NUM_GRASP_MAPS - 1, 1)  # cos 2θ, sin 2θ, width
-            nn.init.zeros_(last.weight)
-            nn.init.zeros_(last.bias)
-            grasp.grasp_refiner = nn.Sequential(
-                nn.Conv2d(dim // 8 + NUM_GRASP_MAPS, refiner_channels, 3, padding=1), nn.GELU(),
-                nn.Conv2d(refiner_channels, refiner_channels, 3, padding=1), nn.GELU(), last)
+        grasp.grasp_refiner = grasp.grasp_angle_refiner = None
+        if angle_refiner and (refiner_channels <= 0 or not decoder.use_high_res_features):
+            raise ValueError("an angle refiner needs grasp_refiner_channels > 0 and a SAM 2 config with "
+                             "use_high_res_features_in_sam")
+        if refiner_channels > 0:  # -> residuals on cos 2θ, sin 2θ, width
+            grasp.grasp_refiner = _refiner(dim // 8 + NUM_GRASP_MAPS, refiner_channels, NUM_GRASP_MAPS - 1)
+        if angle_refiner:  # -> residuals on cos 2θ, sin 2θ
+            grasp.grasp_angle_refiner = _refiner(dim // 8 + NUM_GRASP_MAPS + dim // 8 + dim // 4, refiner_channels, 2)
         return grasp
 
     def decode(
@@ -120,6 +140,11 @@ class GraspMaskDecoder(MaskDecoder):
         if self.grasp_refiner is not None:  # residual on cos 2θ, sin 2θ, width (channels 1..3)
             residual = self.grasp_refiner(torch.cat([upscaled, grasp_logits], dim=1))
             grasp_logits = torch.cat([grasp_logits[:, :1], grasp_logits[:, 1:] + residual], dim=1)
+        if self.grasp_angle_refiner is not None:  # residual on cos 2θ, sin 2θ (channels 1..2)
+            feat_s0, feat_s1 = high_res_features
+            fine = [feat_s0, F.interpolate(feat_s1, size=(hu, wu), mode="bilinear", align_corners=False)]
+            residual = self.grasp_angle_refiner(torch.cat([upscaled, grasp_logits, *fine], dim=1))
+            grasp_logits = torch.cat([grasp_logits[:, :1], grasp_logits[:, 1:3] + residual, grasp_logits[:, 3:]], 1)
 
         iou = self.iou_prediction_head(hs[:, first_mask - 1])
         if self.pred_obj_scores:

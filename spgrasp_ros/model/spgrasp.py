@@ -75,10 +75,11 @@ class SPGrasp(SAM2Base):
     """SAM 2 with the SPGrasp grasp decoder; all SAM2Base constructor arguments apply."""
 
     def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, grasp_refiner_channels: int = 0,
-                 dense_prompt: bool = False, click_radius: float = 6.0, mask_prior: bool = False, **kwargs) -> None:
+                 angle_refiner: bool = False, dense_prompt: bool = False, click_radius: float = 6.0, mask_prior: bool = False, **kwargs) -> None:
         if memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
         self._grasp_refiner_channels = grasp_refiner_channels  # read by _build_sam_heads during super().__init__
+        self._angle_refiner = angle_refiner
         super().__init__(*args, **kwargs)
         self.memory_source = memory_source  # which decoder output the memory encoder sees
         self.dense_prompt = dense_prompt  # also feed boxes/clicks as a drawn mask prompt
@@ -88,7 +89,8 @@ class SPGrasp(SAM2Base):
     def _build_sam_heads(self) -> None:
         super()._build_sam_heads()
         self.sam_mask_decoder = GraspMaskDecoder.from_mask_decoder(self.sam_mask_decoder,
-                                                                   self._grasp_refiner_channels)
+                                                                   self._grasp_refiner_channels,
+                                                                   self._angle_refiner)
 
     # --- per-frame pieces ------------------------------------------------------------------------------------
     def frame_features(self, backbone: dict, batch: int) -> FrameFeatures:

@@ -50,7 +50,7 @@ def tracker_config(settings: dict, base: TrackerConfig = TrackerConfig()) -> Tra
         **{k: settings[k] for k in ("position_threshold", "mask_threshold", "top_k") if k in settings})
     return dataclasses.replace(base, decode=decode,
                                **{k: settings[k] for k in ("preprocess", "presence_threshold", "search_window",
-                                                           "search_growth") if k in settings})
+                                                           "search_growth", "exclusive_masks") if k in settings})
 
 
 class TrackerSession:

@@ -66,6 +66,8 @@ class TrackerConfig:
     search_window: float = 0.0  # > 0: masks and grasps only within the last box grown by this x the object's
     #                             size (the prompt box on a box-prompt frame); 0 = off (search_window.py)
     search_growth: float = 0.25  # the window grows by this x the object's size per frame the object is lost
+    exclusive_masks: bool = False  # each pixel belongs to at most one tracked object (the highest mask logit;
+    #                                sam2's non-overlap constraint) before masks and grasps are read out
     decode: DecodeConfig = field(default_factory=DecodeConfig)
     precision: str = "auto"  # "auto" (bf16 autocast on CUDA, float32 on the CPU), "float32" or "bfloat16"
     compile: bool = False  # torch.compile the model parts and the output decoding (see the module notes)
@@ -319,7 +321,8 @@ class GraspTracker:
                                        prompt_boxes if self.config.search_window > 0 else None))
                 heads.append(out)
             with stage(self.timer, "grasp_decode"):
-                output, frames_lost = self._outputs(cohorts, heads, geometry, frame_index, start)
+                readout = self._exclusive(heads, geometry) if self.config.exclusive_masks else heads
+                output, frames_lost = self._outputs(cohorts, readout, geometry, frame_index, start)
 
         # commit: only now does the tracker's state change
         for bank, entry in pushes:
@@ -338,6 +341,23 @@ class GraspTracker:
         self._cohorts, self._frame_index, self._next_id = cohorts, frame_index, next_id
         output.created_ids = list(range(self._next_id - len(new_objects), self._next_id))
         return output
+
+    def _exclusive(self, heads: list[HeadOutputs], geometry: FrameGeometry) -> list[HeadOutputs]:
+        """``heads`` of all cohorts with sam2's non-overlap constraint across every tracked object: where another
+        object's mask logit is higher, an object's logit is clamped to -10, so neither its mask nor its grasps
+        (``decode_grasps`` keeps grasps inside the mask) reach a pixel that another object claims more strongly.
+        The memory keeps each object's own mask (sam2's default, non_overlap_masks_for_mem_enc false)."""
+        counts = [h.object_logits.shape[0] for h in heads]
+        if sum(counts) < 2:
+            return heads
+        logits = self.model._apply_non_overlapping_constraints(torch.cat([h.object_logits for h in heads]))
+        size = self.model_config.image_size
+        readout = []
+        for head, low in zip(heads, logits.split(counts)):
+            full = head.object_logits_full if geometry.mode == RESIZE else F.interpolate(
+                low, size=(size, size), mode="bilinear", align_corners=False)
+            readout.append(dataclasses.replace(head, object_logits=low, object_logits_full=full))
+        return readout
 
     def _window(self, boxes: torch.Tensor | None, frames_lost: list[int]) -> torch.Tensor | None:
         """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere), or None when windows are off."""

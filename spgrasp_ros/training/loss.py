@@ -6,6 +6,10 @@ Per object and frame, on the decoder's maps (model input / 4):
 - cos 2θ and sin 2θ: mean squared error of tanh(logit) against the target, over all pixels (the paper) or
   only on grasp pixels (``angle_on_grasps_only``; grasp pixels are ~1 % of a map, so over all pixels the
   angle at the grasps is barely supervised);
+- not in the paper: with ``angle_any_valid`` a pixel where two valid grasps close along different axes (a
+  square's centre, see ``data/labels.py``) is scored against whichever of the two is nearer the prediction;
+  the paper's single target there is one of two opposite (cos 2θ, sin 2θ) vectors, so its MSE optimum is
+  (0, 0), an undefined angle;
 - width: the paper's class-balanced BCE is biased for a continuous target: with positive weight w the
   optimum is sigmoid = w t / (w t + 1 - t) (t = 0.2, w = 10 -> 0.71, a 3.5x too wide grasp; measured on the
   demo model). ``width_on_grasps_only`` uses a plain BCE on grasp pixels instead, whose optimum is t;
@@ -26,6 +30,7 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from spgrasp_ros.data.labels import ALT_COS2, ALT_SIN2
 from spgrasp_ros.model.channels import COS2, OBJECT, POSITION, SIN2, WIDTH
 
 
@@ -45,6 +50,7 @@ class LossConfig:
     object_pos_weight_max: float = 5.0
     angle_on_grasps_only: bool = False  # paper: angle MSE over all pixels
     width_on_grasps_only: bool = False  # paper: class-balanced BCE over all pixels (biased, see above)
+    angle_any_valid: bool = False  # paper: one angle target per pixel; True: the nearer of the two label angles
 
 
 def balanced_bce(logits: torch.Tensor, target: torch.Tensor, max_pos_weight: float) -> torch.Tensor:
@@ -64,7 +70,7 @@ def frame_loss(object_logits: torch.Tensor, grasp_logits: torch.Tensor, object_s
     """Loss terms of B objects in one frame, each averaged over the objects.
 
     object_logits [B, 1, h, w]; grasp_logits [B, 4, h, w] (position, cos, sin, width); object_score_logits
-    [B, 1]; targets [B, 5, h, w] (``data.labels``); visible, mask_valid [B] bool.
+    [B, 1]; targets [B, 7, h, w] (``data.labels``); visible, mask_valid [B] bool.
     """
     grasp_pixels = (targets[:, POSITION] > 0).float()
     grasp_count = grasp_pixels.flatten(1).sum(1).clamp(min=1.0)
@@ -76,9 +82,15 @@ def frame_loss(object_logits: torch.Tensor, grasp_logits: torch.Tensor, object_s
         terms["width"] = balanced_bce(grasp_logits[:, WIDTH], targets[:, WIDTH], config.width_pos_weight_max)
     region = grasp_pixels if config.angle_on_grasps_only else torch.ones_like(grasp_pixels)
     count = grasp_count if config.angle_on_grasps_only else region.flatten(1).sum(1)
-    for name, channel in (("cos", COS2), ("sin", SIN2)):
-        error = (torch.tanh(grasp_logits[:, channel]) - targets[:, channel]) ** 2 * region
-        terms[name] = error.flatten(1).sum(1) / count
+    predicted = torch.tanh(grasp_logits[:, [COS2, SIN2]])  # [B, 2, h, w]
+    angle_target = targets[:, [COS2, SIN2]]
+    if config.angle_any_valid:
+        alternative = targets[:, [ALT_COS2, ALT_SIN2]]
+        use_alternative = ((predicted - alternative) ** 2).sum(1, keepdim=True) \
+            < ((predicted - angle_target) ** 2).sum(1, keepdim=True)
+        angle_target = torch.where(use_alternative, alternative, angle_target).detach()
+    errors = (predicted - angle_target) ** 2 * region[:, None]
+    terms["cos"], terms["sin"] = (errors.flatten(2).sum(2) / count[:, None]).unbind(1)
     object_bce = balanced_bce(object_logits[:, 0], targets[:, OBJECT], config.object_pos_weight_max)
     terms["object"] = object_bce * mask_valid.float()
     if config.object_dice_weight > 0:

@@ -1,5 +1,6 @@
 """The grasp decoder: SAM 2's mask path untouched; the optional refiner starts as an exact no-op."""
 
+import pytest
 import torch
 
 from spgrasp_ros.model.build import build_model
@@ -17,17 +18,20 @@ def _heads(model, seed=0):
         return model.step(0, features, {}, is_prompt_frame=True, point_inputs=points)[0]
 
 
-def test_untrained_refiner_changes_nothing_and_loads_as_new(tmp_path):
+@pytest.mark.parametrize("angle_refiner", [False, True])
+def test_untrained_refiner_changes_nothing_and_loads_as_new(tmp_path, angle_refiner):
     config = load_model_config("test_tiny").replace(image_size=128)
     torch.manual_seed(1)
     plain = build_model(config)
-    refined = build_model(config.replace(grasp_refiner_channels=16))
+    refined = build_model(config.replace(grasp_refiner_channels=16, angle_refiner=angle_refiner))
     missing, unexpected = refined.load_state_dict(plain.state_dict(), strict=False)
-    assert not unexpected and missing and all(k.startswith("sam_mask_decoder.grasp_refiner.") for k in missing)
+    assert not unexpected and missing and all(k.startswith(("sam_mask_decoder.grasp_refiner.", "sam_mask_decoder.grasp_angle_refiner."))
+                                                   for k in missing)
     a, b = _heads(plain), _heads(refined)
     assert torch.equal(a.grasp_logits, b.grasp_logits) and torch.equal(a.object_logits, b.object_logits)
     torch.save({"model": plain.state_dict()}, tmp_path / "plain.pt")
-    report = init_from_sam2(build_model(config.replace(grasp_refiner_channels=16)), tmp_path / "plain.pt")
+    report = init_from_sam2(build_model(config.replace(grasp_refiner_channels=16, angle_refiner=angle_refiner)),
+                            tmp_path / "plain.pt")
     assert {k for k in report.new} == set(missing)
 
 
@@ -42,3 +46,28 @@ def test_trained_refiner_changes_only_angle_and_width():
     assert torch.allclose(after.grasp_logits[:, 1:], before.grasp_logits[:, 1:] + 0.5)
     assert torch.equal(after.grasp_logits[:, 0], before.grasp_logits[:, 0]), "position stays the token's"
     assert torch.equal(after.object_logits, before.object_logits) and torch.equal(after.obj_ptr, before.obj_ptr)
+
+
+def test_angle_refiner_reads_the_encoders_fine_features_and_moves_only_angles():
+    """The angle refiner's input holds the stride-4 and stride-8 image features: its weights on them move the
+    angle maps; position and width are left alone."""
+    config = load_model_config("test_tiny").replace(image_size=128, grasp_refiner_channels=16)
+    model = build_model(config.replace(angle_refiner=True))
+    decoder = model.sam_mask_decoder
+    extra = decoder.grasp_angle_refiner[0].in_channels - decoder.grasp_refiner[0].in_channels
+    assert extra == decoder.transformer_dim // 8 + decoder.transformer_dim // 4
+    torch.manual_seed(3)
+    with torch.no_grad():
+        plain = _heads(model)
+        for layer in decoder.grasp_angle_refiner:
+            if isinstance(layer, torch.nn.Conv2d):
+                torch.nn.init.normal_(layer.weight, std=0.3)
+        refined = _heads(model)
+        decoder.grasp_angle_refiner[0].weight[:, -extra:] = 0.0  # cut it off the high-resolution features
+        blind = _heads(model)
+    assert not torch.allclose(refined.grasp_logits[:, 1:3], plain.grasp_logits[:, 1:3])
+    assert not torch.allclose(refined.grasp_logits[:, 1:3], blind.grasp_logits[:, 1:3])
+    for other in (0, 3):  # position and width
+        assert torch.equal(refined.grasp_logits[:, other], plain.grasp_logits[:, other])
+    with pytest.raises(ValueError, match="angle refiner"):
+        config.replace(grasp_refiner_channels=0, angle_refiner=True)

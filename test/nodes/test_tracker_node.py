@@ -300,6 +300,8 @@ def test_runtime_parameters(rig, clip):
     frozen = rig.set_parameter("checkpoint", "/elsewhere.pt")
     assert not frozen.successful and "configure" in frozen.reason
     assert rig.set_parameter("top_k", 5).successful
+    assert rig.set_parameter("exclusive_masks", False).successful
+    assert rig.set_parameter("exclusive_masks", True).successful
 
 
 def test_deactivate_and_activate_while_images_flow(rig, clip):

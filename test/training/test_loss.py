@@ -89,3 +89,20 @@ def test_dice_penalises_covering_other_objects():
     args = (torch.zeros(1, 4, 8, 8), torch.zeros(1, 1), targets, torch.tensor([True]), torch.tensor([True]), config)
     assert frame_loss(own_only, *args)["dice"] < 0.01
     assert frame_loss(everything, *args)["dice"] > 0.4
+
+
+def test_any_valid_angle_scores_the_nearer_of_two_crossing_grasps():
+    """At a square's centre (labels: 0 and 90 degrees) a prediction of either axis is right with
+    ``angle_any_valid``; the paper's single target charges the other axis the full error, so its optimum is
+    the (0, 0) average of the two."""
+    targets = torch.zeros(1, 7, 8, 8)
+    targets[0, 0, 4, 4] = 1.0
+    targets[0, 1, 4, 4], targets[0, 5, 4, 4] = 1.0, -1.0  # cos 2θ of 0 and of 90 degrees
+    vertical = torch.zeros(1, 4, 8, 8)
+    vertical[0, 1, 4, 4] = -8.0  # tanh -> -1: the 90-degree axis
+    args = (torch.zeros(1, 1), targets, torch.tensor([True]), torch.tensor([False]))
+    any_valid = frame_loss(torch.zeros(1, 1, 8, 8), vertical, *args, LossConfig(angle_on_grasps_only=True,
+                                                                                angle_any_valid=True))
+    single = frame_loss(torch.zeros(1, 1, 8, 8), vertical, *args, LossConfig(angle_on_grasps_only=True))
+    assert any_valid["cos"].item() < 1e-6 and any_valid["sin"].item() < 1e-6
+    assert single["cos"].item() == pytest.approx(4.0, rel=1e-4)

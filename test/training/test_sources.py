@@ -23,7 +23,7 @@ def test_cornell_clips_prompt_from_rectangles_and_do_not_supervise_masks(tmp_pat
     sampler = ClipSampler([SourceConfig(kind="cornell", root=str(tmp_path / "cornell"))],
                           ClipConfig(frames=1, box_probability=1.0, box_jitter=0.0), 64, log=lambda *_: None)
     clip = sampler.clip(0)
-    assert clip.images.shape == (1, 3, 64, 64) and clip.targets.shape == (1, 1, 5, 16, 16)
+    assert clip.images.shape == (1, 3, 64, 64) and clip.targets.shape == (1, 1, 7, 16, 16)
     assert not clip.mask_valid.any() and clip.visible.all()
     assert clip.targets[0, 0, 0].sum() > 0, "grasp centres drawn"
     assert clip.targets[0, 0, 4].sum() == 0, "no mask target without a mask"
