@@ -24,7 +24,8 @@ adds a residual to the angle maps only, and also sees the image encoder's high-r
 [C/8, 4H, 4W] and [C/4, 2H, 2W] maps SAM 2 adds while upscaling, the second one upsampled): local appearance
 that the C/8-channel upscaled embedding squeezes out (the demo model's square angles did not depend on the
 square's rotation). Width stays with the grasp refiner: one refiner that saw these features for all three maps
-read the local appearance as the opening too (disc widths ~0.4x too small).
+read the local appearance as the opening too (disc widths ~0.4x too small). Demo configuration with
+``angle_any_valid``, 100 held-out sequences: wrong angles on squares 12.5 % -> 10.9 %, overall 83.6 % -> 84.5 %.
 """
 
 from __future__ import annotations
