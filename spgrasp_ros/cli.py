@@ -190,8 +190,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
-    tracker = GraspTracker(model, config, TrackerConfig(search_window=args.search_window,
-                                                                 exclusive_masks=args.exclusive_masks), device=args.device)
+    settings = TrackerConfig(search_window=args.search_window, exclusive_masks=args.exclusive_masks)
+    tracker = GraspTracker(model, config, settings, device=args.device)
     splits = dict(parse_data_spec(spec) for spec in args.data)
     intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)

@@ -93,7 +93,8 @@ class GraspMaskDecoder(MaskDecoder):
         if refiner_channels > 0:  # -> residuals on cos 2θ, sin 2θ, width
             grasp.grasp_refiner = _refiner(dim // 8 + NUM_GRASP_MAPS, refiner_channels, NUM_GRASP_MAPS - 1)
         if angle_refiner:  # -> residuals on cos 2θ, sin 2θ
-            grasp.grasp_angle_refiner = _refiner(dim // 8 + NUM_GRASP_MAPS + dim // 8 + dim // 4, refiner_channels, 2)
+            fine = dim // 8 + dim // 4  # the high-resolution features' channels
+            grasp.grasp_angle_refiner = _refiner(dim // 8 + NUM_GRASP_MAPS + fine, refiner_channels, 2)
         return grasp
 
     def decode(

@@ -75,7 +75,8 @@ class SPGrasp(SAM2Base):
     """SAM 2 with the SPGrasp grasp decoder; all SAM2Base constructor arguments apply."""
 
     def __init__(self, *args, memory_source: str = MEMORY_FROM_OBJECT, grasp_refiner_channels: int = 0,
-                 angle_refiner: bool = False, dense_prompt: bool = False, click_radius: float = 6.0, mask_prior: bool = False, **kwargs) -> None:
+                 angle_refiner: bool = False, dense_prompt: bool = False, click_radius: float = 6.0,
+                 mask_prior: bool = False, **kwargs) -> None:
         if memory_source not in (MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION):
             raise ValueError(f"memory_source must be {MEMORY_FROM_OBJECT!r} or {MEMORY_FROM_POSITION!r}")
         self._grasp_refiner_channels = grasp_refiner_channels  # read by _build_sam_heads during super().__init__

@@ -35,9 +35,9 @@ def test_exclusive_masks_never_overlap_and_only_shrink():
     for plain, only in zip(shared[1:], exclusive[1:]):
         assert not (only.masks[0] & only.masks[1]).any()
         assert not (only.masks & ~plain.masks).any(), "a mask only loses the pixels another object claims"
+        ids = [state.id for state in only.result.objects]  # the order of only.masks
         for grasp in only.result.grasps:  # grasp centres lie on their own object's side
-            other = only.masks[1 - only.result.objects.index(next(
-                s for s in only.result.objects if s.id == grasp.object_id))]
+            other = only.masks[1 - ids.index(grasp.object_id)]
             x, y = (min(int(v), limit - 1) for v, limit in zip(grasp.center, (160, 120)))
             assert not other[y, x]
     assert np.array_equal(shared[0].masks, exclusive[0].masks), "one object: nothing to exclude"

@@ -1,7 +1,6 @@
 """Search windows: boxes grown by object size, windows at map resolution, masks' boxes, and the tracker using them."""
 
 import numpy as np
-import pytest
 import torch
 
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
