@@ -182,6 +182,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from spgrasp_ros.evaluate import evaluate, parse_data_spec, write_results
+    from spgrasp_ros.grasps.decode import DecodeConfig
     from spgrasp_ros.model.checkpoints import load_checkpoint
     from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
 
@@ -190,7 +191,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
-    settings = TrackerConfig(search_window=args.search_window, exclusive_masks=args.exclusive_masks)
+    settings = TrackerConfig(search_window=args.search_window, exclusive_masks=args.exclusive_masks,
+                             decode=DecodeConfig(readout_window=args.readout_window))
     tracker = GraspTracker(model, config, settings, device=args.device)
     splits = dict(parse_data_spec(spec) for spec in args.data)
     intervals = tuple(int(v) for v in args.intervals.split(","))
@@ -313,6 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
                                  "0 = anywhere (the plain model)")
     evaluation.add_argument("--exclusive-masks", action=argparse.BooleanOptionalAction, default=True,
                             help="a pixel belongs to at most one tracked object (as the tracker node's default)")
+    evaluation.add_argument("--readout-window", type=int, default=5,
+                            help="odd window [map px] whose mean gives a grasp's angle and width (as the "
+                                 "tracker node's default); 1 = the peak pixel (the paper)")
     evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
     evaluation.set_defaults(run=_cmd_eval, data=None)

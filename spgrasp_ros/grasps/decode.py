@@ -5,8 +5,17 @@ Sec. III-C): a pixel is a candidate when it equals the maximum of its (2 * min_d
 and exceeds ``position_threshold``; candidates are then taken best first, each one suppressing the others
 within ``min_distance`` (so a plateau, e.g. a saturated sigmoid, yields one grasp, not several). Candidates
 are ranked on the position map smoothed by a 3x3 mean (``peak_smoothing``), which puts a plateau's pick at
-its centre rather than its first pixel; the reported score is the unsmoothed value. The angle at a peak is 1/2 atan2(sin, cos); the width is the width map times
-``width_scale``. Everything stays batched on the device until one copy of [N, K] results back.
+its centre rather than its first pixel; the reported score is the unsmoothed value.
+
+The angle at a peak is 1/2 atan2(sin, cos) and the width the width map times ``width_scale``, both read from
+the position-weighted mean over a ``readout_window`` around the peak (this package's addition; the paper reads
+the peak pixel, window 1): one pixel's angle is noisy, the mean is not. Angle vectors pointing against the
+peak's own are negated before they are added: a square's two valid closing directions (θ and θ + 90°) are
+opposite (cos 2θ, sin 2θ) vectors and would otherwise cancel. Demo model, 100 held-out sequences: 84.5 % ->
+87.8 % (squares 76.5 -> 83.5 %, bars 85.5 -> 88.3 %; window 3: 87.5 %, 7: 87.9 %; a plain window-3 mean
+without the negation: 84.7 %, squares 70.5 %).
+
+Everything stays batched on the device until one copy of [N, K] results back.
 Positions are returned in model-input pixels (continuous, origin at the top-left corner); map them to the
 input image with ``FrameGeometry.grasps_to_input``.
 """
@@ -32,9 +41,12 @@ class DecodeConfig:
     width_scale: float = 100.0  # [model px] width map value 1.0 corresponds to this opening
     jaw_ratio: float = 0.5  # jaw size = jaw_ratio * width (rectangles for drawing and the metric)
     peak_smoothing: bool = True  # rank candidates on a 3x3 mean of the position map (centres plateaus)
+    readout_window: int = 5  # [map px, odd] a peak's angle and width are position-weighted means over this
+    #                          window (1: the peak pixel's own values, the paper's readout)
 
     def __post_init__(self) -> None:
-        if self.top_k < 1 or self.min_distance < 0 or self.width_scale <= 0 or self.jaw_ratio <= 0:
+        if self.top_k < 1 or self.min_distance < 0 or self.width_scale <= 0 or self.jaw_ratio <= 0 or \
+                self.readout_window < 1 or self.readout_window % 2 == 0:
             raise ValueError(f"invalid grasp decoding settings: {self}")
 
 
@@ -90,6 +102,8 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
     valid = torch.stack(picked_scores, 1) >= 0  # a real candidate (suppressed and empty slots are -1)
     scores = position.reshape(n, -1).gather(1, index)
     rows, cols = index // w, index % w
+    if config.readout_window > 1:
+        maps = _window_means(maps, position, config.readout_window)
     flat = maps.reshape(n, NUM_CHANNELS, -1)
     pick = lambda channel: flat[:, channel].gather(1, index)  # noqa: E731
     angles = torch.remainder(angle_from_maps(pick(COS2), pick(SIN2)) + torch.pi / 2, torch.pi) - torch.pi / 2
@@ -97,3 +111,24 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
     scale = torch.tensor([model_size / w, model_size / h], dtype=maps.dtype, device=maps.device)
     centers = (torch.stack([cols, rows], dim=-1).to(maps.dtype) + 0.5) * scale
     return DecodedGrasps(scores.clamp(min=0), centers, angles, widths, valid)
+
+
+def _window_means(maps: torch.Tensor, position: torch.Tensor, window: int) -> torch.Tensor:
+    """``maps`` [N, 5, h, w] with angle and width replaced by their ``position``-weighted means over a
+    ``window`` x ``window`` neighbourhood. Angle vectors (cos 2θ, sin 2θ) that point against the centre's
+    (more than 90° apart, i.e. θ differs by more than 45°) are negated first, so a square's two valid closing
+    directions (θ and θ + 90°: opposite vectors) add up instead of cancelling."""
+    n, _, h, w = maps.shape
+    pad = window // 2
+    weight = F.unfold(position[:, None], window, padding=pad)  # [N, k, h*w]
+    angle = F.unfold(maps[:, [COS2, SIN2]], window, padding=pad).reshape(n, 2, window * window, h * w)
+    centre = maps[:, [COS2, SIN2]].reshape(n, 2, 1, h * w)
+    agree = torch.where((angle * centre).sum(1) >= 0, 1.0, -1.0)  # [N, k, h*w]
+    total = weight.sum(1).clamp(min=1e-6)  # [N, h*w]
+    cos_sin = (angle * (agree * weight)[:, None]).sum(2) / total[:, None]  # [N, 2, h*w]
+    width = (F.unfold(maps[:, WIDTH:WIDTH + 1], window, padding=pad) * weight).sum(1) / total
+    has = (weight.sum(1) > 1e-6)[:, None]
+    out = maps.clone()
+    out[:, [COS2, SIN2]] = torch.where(has, cos_sin, centre[:, :, 0]).reshape(n, 2, h, w)
+    out[:, WIDTH] = torch.where(has[:, 0], width, maps[:, WIDTH].reshape(n, -1)).reshape(n, h, w)
+    return out

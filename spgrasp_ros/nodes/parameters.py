@@ -39,6 +39,12 @@ def in_range(low: float, high: float) -> Check:
     return lambda value: None if low <= value <= high else f"must be in [{low}, {high}], got {value!r}"
 
 
+def odd_in_range(low: int, high: int) -> Check:
+    """Check: an odd value with low <= value <= high."""
+    return lambda value: None if low <= value <= high and value % 2 == 1 else \
+        f"must be odd and in [{low}, {high}], got {value!r}"
+
+
 def at_least(low: float) -> Check:
     """Check: value >= low."""
     return lambda value: None if value >= low else f"must be >= {low}, got {value!r}"

@@ -82,6 +82,9 @@ PARAMETERS = (
     params.ParamSpec("mask_threshold", 0.5, "object-mask probability threshold", params.in_range(0.0, 1.0),
                      runtime=True),
     params.ParamSpec("top_k", 5, "grasps per object at most", params.in_range(1, 100), runtime=True),
+    params.ParamSpec("readout_window", 5, "a grasp's angle and width: position-weighted means over this odd "
+                     "window of map pixels around its peak (1 = the peak pixel)", params.odd_in_range(1, 31),
+                     runtime=True),
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
     params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),

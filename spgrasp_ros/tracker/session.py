@@ -47,7 +47,8 @@ def tracker_config(settings: dict, base: TrackerConfig = TrackerConfig()) -> Tra
     """The tracker's run-time settings from node parameters (missing keys keep ``base``'s values)."""
     decode = dataclasses.replace(
         base.decode,
-        **{k: settings[k] for k in ("position_threshold", "mask_threshold", "top_k") if k in settings})
+        **{k: settings[k] for k in ("position_threshold", "mask_threshold", "top_k", "readout_window")
+           if k in settings})
     return dataclasses.replace(base, decode=decode,
                                **{k: settings[k] for k in ("preprocess", "presence_threshold", "search_window",
                                                            "search_growth", "exclusive_masks") if k in settings})

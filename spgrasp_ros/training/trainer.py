@@ -19,6 +19,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from torch.utils.data import DataLoader, Dataset
 import yaml
 from tqdm import tqdm
 
@@ -55,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"  # auto: cuda when available, else cpu
     threads: int | None = None  # torch CPU threads
+    workers: int = 0  # processes that make clips ahead of the training loop (0: made in the loop)
 
     def model_config(self) -> ModelConfig:
         """The model configuration this run trains."""
@@ -239,13 +241,15 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     logger = _Logger(out, main)
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else \
         torch.autocast("cpu", enabled=False)
+    clips = iter(clip_stream(sampler, start * config.accumulate, config.steps * config.accumulate,
+                             config.workers))
     bar = tqdm(range(start, config.steps), desc="train", disable=not (progress and main), initial=start,
                total=config.steps)
     running: dict[str, float] = {}
     started = time.perf_counter()
     for step in bar:
         for a in range(config.accumulate):
-            clip = sampler.clip(step * config.accumulate + a)
+            clip = next(clips)
             with autocast:
                 terms = module(clip)
             (terms["total"] / config.accumulate).backward()
@@ -274,6 +278,26 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     if world > 1:
         dist.barrier()
     return TrainOutcome(final, model)
+
+
+class _Clips(Dataset):
+    """Clip ``index`` of a sampler (a pure function of the index, so any worker may make any clip)."""
+
+    def __init__(self, sampler: ClipSampler) -> None:
+        self.sampler = sampler
+
+    def __getitem__(self, index: int):
+        return self.sampler.clip(index)
+
+
+def clip_stream(sampler: ClipSampler, first: int, end: int, workers: int):
+    """Clips ``first`` .. ``end`` - 1 in order: made here, or by ``workers`` processes a few clips ahead (the
+    same clips either way)."""
+    if workers <= 0:
+        return (sampler.clip(index) for index in range(first, end))
+    # its own generator: the loader's worker seeds must not come from (and shift) the model's torch RNG stream
+    return DataLoader(_Clips(sampler), batch_size=None, sampler=range(first, end), num_workers=workers,
+                      prefetch_factor=2, generator=torch.Generator().manual_seed(first))
 
 
 def _is_spgrasp_checkpoint(path: str) -> bool:

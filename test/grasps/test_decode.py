@@ -30,7 +30,8 @@ def _maps():
 
 
 def test_peaks_inside_the_mask_with_angle_and_width():
-    out = decode_grasps(_maps(), model_size=256, config=DecodeConfig(top_k=3, min_distance=2, width_scale=100))
+    out = decode_grasps(_maps(), model_size=256, config=DecodeConfig(top_k=3, min_distance=2, width_scale=100,
+                                                                      readout_window=1))
     assert out.valid[0].tolist() == [True, True, False]
     assert out.scores[0, :2].tolist() == pytest.approx([0.9, 0.6])
     # map pixel (row 20, col 30) -> model px ((30 + 0.5) * 4, (20 + 0.5) * 4)
@@ -74,6 +75,8 @@ def test_bad_shapes_raise():
         activate(torch.zeros(1, 4, 8, 8))
     with pytest.raises(ValueError, match="invalid grasp decoding"):
         DecodeConfig(top_k=0)
+    with pytest.raises(ValueError, match="invalid grasp decoding"):
+        DecodeConfig(readout_window=4)
 
 
 def test_valid_region_excludes_peaks():
@@ -93,3 +96,48 @@ def test_a_plateau_gives_one_grasp():
     out = decode_grasps(maps, 64, DecodeConfig(top_k=3, min_distance=2))
     assert out.valid[0].tolist() == [True, True, False]
     assert out.scores[0, :2].tolist() == pytest.approx([1.0, 0.7])
+
+
+def _patch(theta_at, width=0.3, size=16):
+    """One object filling the map, a position bump at (8, 8), angle ``theta_at(row, col)``, constant width."""
+    maps = torch.zeros(1, NUM_CHANNELS, size, size)
+    maps[0, OBJECT] = 1.0
+    maps[0, POSITION] = _bump(size, size, 8, 8, 0.9)
+    for row in range(size):
+        for col in range(size):
+            theta = theta_at(row, col)
+            maps[0, COS2, row, col], maps[0, SIN2, row, col] = math.cos(2 * theta), math.sin(2 * theta)
+    maps[0, WIDTH] = width
+    return maps
+
+
+def test_the_readout_window_averages_a_noisy_peak_pixel_away():
+    maps = _patch(lambda row, col: 0.4)
+    maps[0, COS2, 8, 8], maps[0, SIN2, 8, 8] = math.cos(2 * 0.9), math.sin(2 * 0.9)  # the peak pixel: 29° off
+    maps[0, WIDTH, 8, 8] = 0.9
+    peak = decode_grasps(maps, 64, DecodeConfig(top_k=1, readout_window=1))
+    window = decode_grasps(maps, 64, DecodeConfig(top_k=1, readout_window=5))
+    assert peak.angles[0, 0].item() == pytest.approx(0.9, abs=1e-5)
+    assert peak.widths[0, 0].item() == pytest.approx(90)
+    assert abs(window.angles[0, 0].item() - 0.4) < math.radians(5), "24 of 25 pixels say 0.4 rad"
+    assert 30 < window.widths[0, 0].item() < 40, "the weighted mean width, pulled a little by the peak"
+    assert window.centers[0, 0].tolist() == peak.centers[0, 0].tolist(), "the window never moves the centre"
+
+
+def test_crossing_closing_directions_add_up_instead_of_cancelling():
+    """A square's centre: half the pixels say θ, half θ + 90° (opposite (cos 2θ, sin 2θ) vectors)."""
+    theta = 0.2
+    maps = _patch(lambda row, col: theta if (row + col) % 2 == 0 else theta + math.pi / 2)
+    out = decode_grasps(maps, 64, DecodeConfig(top_k=1, readout_window=5))
+    # the peak pixel (8, 8) says θ; its perpendicular neighbours are negated onto it, so the mean is θ
+    assert out.angles[0, 0].item() == pytest.approx(theta, abs=1e-5)
+    assert out.widths[0, 0].item() == pytest.approx(30.0, abs=1e-4)
+
+
+def test_pixels_outside_the_mask_do_not_enter_the_readout():
+    maps = _patch(lambda row, col: 0.4 if col >= 8 else -1.0)
+    maps[0, OBJECT, :, :8] = 0.0  # the left half is another object: its angles must not count
+    maps[0, WIDTH, :, :8] = 1.0
+    out = decode_grasps(maps, 64, DecodeConfig(top_k=1, readout_window=7))
+    assert out.angles[0, 0].item() == pytest.approx(0.4, abs=1e-5)
+    assert out.widths[0, 0].item() == pytest.approx(30)

@@ -302,6 +302,10 @@ def test_runtime_parameters(rig, clip):
     assert rig.set_parameter("top_k", 5).successful
     assert rig.set_parameter("exclusive_masks", False).successful
     assert rig.set_parameter("exclusive_masks", True).successful
+    even = rig.set_parameter("readout_window", 4)
+    assert not even.successful and "must be odd" in even.reason
+    assert rig.set_parameter("readout_window", 1).successful
+    assert rig.set_parameter("readout_window", 5).successful
 
 
 def test_deactivate_and_activate_while_images_flow(rig, clip):

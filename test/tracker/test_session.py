@@ -33,9 +33,11 @@ def test_devices_are_checked():
 
 def test_parameters_map_onto_the_tracker_config():
     config = tracker_config({"presence_threshold": 0.7, "top_k": 2, "position_threshold": 0.3, "mask_threshold": 0.4,
-                             "preprocess": "letterbox", "exclusive_masks": True, "checkpoint": "ignored"})
+                             "preprocess": "letterbox", "exclusive_masks": True, "checkpoint": "ignored",
+                             "readout_window": 3})
     assert (config.presence_threshold, config.preprocess, config.exclusive_masks) == (0.7, "letterbox", True)
     assert (config.decode.top_k, config.decode.position_threshold, config.decode.mask_threshold) == (2, 0.3, 0.4)
+    assert config.decode.readout_window == 3
 
 
 def test_missing_checkpoint_and_wrong_model_config_are_named(tmp_path, checkpoint):

@@ -47,6 +47,17 @@ def test_resume_continues_exactly(tmp_path):
     assert "image_size: 64" in (tmp_path / "a" / "config.yaml").read_text()
 
 
+def test_clip_workers_train_on_the_same_clips(tmp_path):
+    """Clips made by a worker process a few steps ahead: the run is the one made without workers."""
+    config = load_train_config(None, QUICK + ["steps=3", "checkpoint_every=10"])
+    inline = train(config, tmp_path / "inline", progress=False).model_path
+    ahead = train(load_train_config(None, QUICK + ["steps=3", "checkpoint_every=10", "workers=1"]),
+                  tmp_path / "ahead", progress=False).model_path
+    a, _, _ = load_checkpoint(inline)
+    b, _, _ = load_checkpoint(ahead)
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+
+
 def test_training_lowers_the_loss(tmp_path):
     config = load_train_config(None, QUICK + ["steps=40", "lr=2e-3", "lr_image_encoder=2e-3", "log_every=5",
                                               "sources=[{kind: synthetic, sequences: 1, synth: {size: [64, 48], "
