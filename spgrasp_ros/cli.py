@@ -179,7 +179,10 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    import dataclasses
     from pathlib import Path
+
+    import torch
 
     from spgrasp_ros.evaluate import evaluate, parse_data_spec, write_results
     from spgrasp_ros.grasps.decode import DecodeConfig
@@ -188,6 +191,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from spgrasp_ros.models import resolve_checkpoint
 
+    if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
+        torch.set_num_threads(args.threads)
     model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
     if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
         config = config.replace(n_hist=args.n_hist)
@@ -198,7 +203,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)
     meta = {"checkpoint": args.checkpoint, "model_config": config.to_dict(), "data": args.data,
-            "device": str(tracker.device)}
+            "device": str(tracker.device), "threads": torch.get_num_threads(),
+            "tracker": dataclasses.asdict(settings)}
     paths = write_results(results, Path(args.out), meta)
     for split, cells in results.items():
         for cell, figures in cells.items():
@@ -319,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
                             help="odd window [map px] whose mean gives a grasp's angle and width (as the "
                                  "tracker node's default); 1 = the peak pixel (the paper)")
     evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
     evaluation.set_defaults(run=_cmd_eval, data=None)
     return parser

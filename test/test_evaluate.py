@@ -60,10 +60,12 @@ def test_eval_cli_writes_json_and_plots(tmp_path):
     save_checkpoint(tmp_path / "model.pt", tracker.model, config)
     run = subprocess.run([sys.executable, "-m", "spgrasp_ros", "eval", "--checkpoint", str(tmp_path / "model.pt"),
                           "--data", "synthetic:seed=100,sequences=2,frames=6,size=64x48", "--intervals", "0,3",
-                          "--device", "cpu", "--out", str(tmp_path / "eval")], capture_output=True, text=True,
-                         timeout=300)
+                          "--device", "cpu", "--threads", "1", "--readout-window", "3",
+                          "--out", str(tmp_path / "eval")],
+                         capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr
     report = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert report["meta"]["threads"] == 1 and report["meta"]["tracker"]["decode"]["readout_window"] == 3
     assert set(report["results"]["synthetic@100"]) == {"interval_0", "interval_3"}
     for name in ("accuracy_vs_prompt_interval.png", "accuracy_vs_frames_since_occlusion.png"):
         assert (tmp_path / "eval" / name).stat().st_size > 5000
