@@ -103,32 +103,44 @@ def decode_grasps(maps: torch.Tensor, model_size: int, config: DecodeConfig = De
     scores = position.reshape(n, -1).gather(1, index)
     rows, cols = index // w, index % w
     if config.readout_window > 1:
-        maps = _window_means(maps, position, config.readout_window)
-    flat = maps.reshape(n, NUM_CHANNELS, -1)
-    pick = lambda channel: flat[:, channel].gather(1, index)  # noqa: E731
-    angles = torch.remainder(angle_from_maps(pick(COS2), pick(SIN2)) + torch.pi / 2, torch.pi) - torch.pi / 2
-    widths = pick(WIDTH) * config.width_scale
+        cos2, sin2, width = _window_readout(maps, position, rows, cols, config.readout_window)
+    else:
+        flat = maps.reshape(n, NUM_CHANNELS, -1)
+        cos2, sin2, width = (flat[:, channel].gather(1, index) for channel in (COS2, SIN2, WIDTH))
+    angles = torch.remainder(angle_from_maps(cos2, sin2) + torch.pi / 2, torch.pi) - torch.pi / 2
+    widths = width * config.width_scale
     scale = torch.tensor([model_size / w, model_size / h], dtype=maps.dtype, device=maps.device)
     centers = (torch.stack([cols, rows], dim=-1).to(maps.dtype) + 0.5) * scale
     return DecodedGrasps(scores.clamp(min=0), centers, angles, widths, valid)
 
 
-def _window_means(maps: torch.Tensor, position: torch.Tensor, window: int) -> torch.Tensor:
-    """``maps`` [N, 5, h, w] with angle and width replaced by their ``position``-weighted means over a
-    ``window`` x ``window`` neighbourhood. Angle vectors (cos 2θ, sin 2θ) that point against the centre's
-    (more than 90° apart, i.e. θ differs by more than 45°) are negated first, so a square's two valid closing
-    directions (θ and θ + 90°: opposite vectors) add up instead of cancelling."""
+def _window_readout(maps: torch.Tensor, position: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor,
+                    window: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """cos 2θ, sin 2θ and width at the picked peaks (``rows``, ``cols`` [N, K] map px), each [N, K]: their
+    ``position``-weighted means over the ``window`` x ``window`` neighbourhood of each peak (cells off the map
+    weigh nothing). Angle vectors that point against the peak's own (θ more than 45° apart) are negated first,
+    so a square's two valid closing directions (θ and θ + 90°: opposite vectors) add up instead of cancelling.
+    Only the K peaks' neighbourhoods are read, never the whole map."""
     n, _, h, w = maps.shape
-    pad = window // 2
-    weight = F.unfold(position[:, None], window, padding=pad)  # [N, k, h*w]
-    angle = F.unfold(maps[:, [COS2, SIN2]], window, padding=pad).reshape(n, 2, window * window, h * w)
-    centre = maps[:, [COS2, SIN2]].reshape(n, 2, 1, h * w)
-    agree = torch.where((angle * centre).sum(1) >= 0, 1.0, -1.0)  # [N, k, h*w]
-    total = weight.sum(1).clamp(min=1e-6)  # [N, h*w]
-    cos_sin = (angle * (agree * weight)[:, None]).sum(2) / total[:, None]  # [N, 2, h*w]
-    width = (F.unfold(maps[:, WIDTH:WIDTH + 1], window, padding=pad) * weight).sum(1) / total
-    has = (weight.sum(1) > 1e-6)[:, None]
-    out = maps.clone()
-    out[:, [COS2, SIN2]] = torch.where(has, cos_sin, centre[:, :, 0]).reshape(n, 2, h, w)
-    out[:, WIDTH] = torch.where(has[:, 0], width, maps[:, WIDTH].reshape(n, -1)).reshape(n, h, w)
-    return out
+    k = rows.shape[1]
+    offsets = torch.arange(-(window // 2), window // 2 + 1, device=maps.device)
+    near_rows = rows[..., None, None] + offsets[:, None]  # [N, K, window, 1]
+    near_cols = cols[..., None, None] + offsets[None, :]  # [N, K, 1, window]
+    on_map = ((near_rows >= 0) & (near_rows < h) & (near_cols >= 0) & (near_cols < w)).reshape(n, k, -1)
+    index = (near_rows.clamp(0, h - 1) * w + near_cols.clamp(0, w - 1)).reshape(n, -1)
+
+    def gather(values: torch.Tensor) -> torch.Tensor:  # [N, h, w] -> [N, K, window^2]
+        return values.reshape(n, -1).gather(1, index).reshape(n, k, -1)
+
+    weight = gather(position) * on_map
+    cos2, sin2, width = gather(maps[:, COS2]), gather(maps[:, SIN2]), gather(maps[:, WIDTH])
+    centre = window * window // 2  # the peak itself
+    dot = cos2 * cos2[..., centre:centre + 1] + sin2 * sin2[..., centre:centre + 1]
+    agree = torch.where(dot >= 0, 1.0, -1.0)
+    total = weight.sum(-1)
+    found = total > 1e-6  # an empty slot's cell may have no weight around it: it keeps its own values
+
+    def mean(values: torch.Tensor) -> torch.Tensor:
+        return torch.where(found, (values * weight).sum(-1) / total.clamp(min=1e-6), values[..., centre])
+
+    return mean(cos2 * agree), mean(sin2 * agree), mean(width)

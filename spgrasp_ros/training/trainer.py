@@ -19,8 +19,8 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
-from torch.utils.data import DataLoader, Dataset
 import yaml
+from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
 from spgrasp_ros.model.build import build_model
