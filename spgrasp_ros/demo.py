@@ -105,6 +105,7 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
 
     from spgrasp_ros.msg import GraspArray, PromptBox
     from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.nodes.service_calls import ServiceCaller, ServiceCallError
     from spgrasp_ros.srv import SetPrompt
 
     out = Path(config.out)
@@ -160,13 +161,14 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             request = SetPrompt.Request(boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]),
                                                          y_max=float(b[3])) for b in boxes.values() if b is not None])
             prompt_client = node.create_client(SetPrompt, "set_prompt")
-            prompt_client.wait_for_service(timeout_sec=30)
+            caller = ServiceCaller(executor)
             response = None
             for _ in range(50):  # the tracker may get the first image a moment after this node did
-                future = prompt_client.call_async(request)
-                executor.spin_until_future_complete(future, timeout_sec=60)
-                response = future.result()
-                if response is None or response.success or "no image" not in response.message:
+                try:
+                    response = caller.call(prompt_client, request, timeout_s=60)
+                except ServiceCallError as error:
+                    raise RuntimeError(f"{error}; see {out / 'tracker.log'}") from error
+                if response.success or "no image" not in response.message:
                     break
                 executor.spin_once(timeout_sec=0.05)
             if response is None or not response.success:

@@ -94,6 +94,9 @@ class RosTestNode:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
+        from spgrasp_ros.nodes.service_calls import ServiceCaller
+
+        self.caller = ServiceCaller(self.executor)
 
     def spin_until(self, done: Callable[[], bool], timeout: float, what: str) -> None:
         """Spin until ``done()`` is true; fail the test naming ``what`` after ``timeout`` seconds."""
@@ -111,8 +114,12 @@ class RosTestNode:
 
     def call(self, client, request, timeout: float, ready_timeout: float | None = None):
         """Call a service and return its answer; fail the test when the service does not appear within
-        ``ready_timeout`` (default ``timeout``) seconds or does not answer within ``timeout`` seconds."""
+        ``ready_timeout`` (default ``timeout``) seconds or does not answer within ``timeout`` seconds.
+
+        A client's first call waits until it has seen the service for a moment (ServiceCaller's settling),
+        so the server has also discovered this client and does not drop the reply."""
         self.spin_until(client.service_is_ready, ready_timeout or timeout, f"service {client.srv_name}")
+        self.caller.wait_ready(client, timeout)
         future = client.call_async(request)
         self.spin_until(future.done, timeout, f"the answer of {client.srv_name}")
         return future.result()

@@ -68,3 +68,21 @@ def test_missing_node_is_a_clear_error(ros_node):
     client = LifecycleClient(ros_node.node, ros_node.executor, "/no_such_node", timeout_s=1)
     with pytest.raises(LifecycleError, match="/no_such_node/get_state is not available"):
         client.get_state()
+
+
+def test_lost_replies_are_recovered(ros_node):
+    """The target handles every request but the first reply of each service never comes (as when Fast DDS
+    drops a reply to a client it has not discovered yet): queries are resent, a transition is confirmed by
+    the target's state."""
+    from lifecycle_msgs.msg import State
+
+    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+
+    client = LifecycleClient(ros_node.node, ros_node.executor, "/lossy", timeout_s=20, resend_s=0.5)
+    with helper_node("lossy_lifecycle_node.py", "lossy") as process:
+        assert client.get_state().id == State.PRIMARY_STATE_UNCONFIGURED
+        assert client.configure().id == State.PRIMARY_STATE_INACTIVE
+        assert client.activate().id == State.PRIMARY_STATE_ACTIVE
+        assert client.deactivate().id == State.PRIMARY_STATE_INACTIVE
+        withheld = sorted(line.split()[1] for line in process.output().splitlines() if line.startswith("WITHHELD"))
+        assert withheld == ["change_state", "get_available_transitions", "get_state"], process.output()

@@ -86,3 +86,4 @@ def test_a_missing_text_model_fails_configure(ros_node, tmp_path):
         ros_node.spin_until(lambda: "no_such_model" in process.output(), 20, "the error naming the folder")
     finally:
         process.stop(timeout=20)
+        sys.stdout.write(process.output())
