@@ -193,9 +193,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
-    model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint))
-    if args.n_hist is not None:  # fewer remembered frames; 0: the no-memory ablation of the same weights
-        config = config.replace(n_hist=args.n_hist)
+    # --n-hist: the same weights with another memory length; 0: the no-memory ablation
+    model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint), n_hist=args.n_hist)
     settings = TrackerConfig(search_window=args.search_window, exclusive_masks=args.exclusive_masks,
                              decode=DecodeConfig(readout_window=args.readout_window))
     tracker = GraspTracker(model, config, settings, device=args.device)

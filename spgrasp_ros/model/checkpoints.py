@@ -133,6 +133,12 @@ def load_weights(model: SPGrasp, config: ModelConfig, path: str | Path) -> dict:
         diff = [k for k, v in saved.to_dict().items() if config.to_dict()[k] != v]
         raise CheckpointError(f"{path}: checkpoint of another model config (differs in {', '.join(diff)}: "
                               f"{ {k: saved.to_dict()[k] for k in diff} } vs { {k: config.to_dict()[k] for k in diff} })")
+    _load_exactly(model, weights, path)
+    return extra
+
+
+def _load_exactly(model: SPGrasp, weights: dict, path: str | Path) -> None:
+    """Load ``weights`` when they hold exactly the model's tensors with its shapes; else name the first misfit."""
     own = model.state_dict()
     for name in sorted(set(own) | set(weights)):
         if name not in weights or name not in own:
@@ -142,12 +148,24 @@ def load_weights(model: SPGrasp, config: ModelConfig, path: str | Path) -> dict:
             raise CheckpointError(f"{path}: tensor {name!r} is {list(weights[name].shape)} in the checkpoint, "
                                   f"{list(own[name].shape)} in the model")
     model.load_state_dict(weights, strict=True)
-    return extra
 
 
-def load_checkpoint(path: str | Path, device: str | torch.device = "cpu") -> tuple[SPGrasp, ModelConfig, dict]:
-    """Build the model a checkpoint describes and load it; returns (model in eval mode, config, extras)."""
-    config, _, _ = read_checkpoint(path)
+def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
+                    n_hist: int | None = None) -> tuple[SPGrasp, ModelConfig, dict]:
+    """Build the model a checkpoint describes and load it; returns (model in eval mode, config, extras).
+
+    ``n_hist``: run the weights with another memory length (the paper's N_hist ablation): the model is built
+    for it and the temporal memory encoding's rows are remapped (``remap_tpos``: fewer frames keep the newest
+    rows, more repeat the oldest); 0 keeps only the prompt frame's memory.
+    """
+    config, weights, extra = read_checkpoint(path)
+    if n_hist is None or n_hist == config.n_hist:
+        model = build_model(config, "cpu")
+        load_weights(model, config, path)
+        return model.to(device).eval(), config, extra
+    config = config.replace(n_hist=n_hist)
     model = build_model(config, "cpu")
-    extra = load_weights(model, config, path)
+    if TPOS_KEY not in weights:
+        raise CheckpointError(f"{path}: tensor {TPOS_KEY!r} is missing from the checkpoint")
+    _load_exactly(model, {**weights, TPOS_KEY: remap_tpos(weights[TPOS_KEY], config.n_hist + 1)}, path)
     return model.to(device).eval(), config, extra

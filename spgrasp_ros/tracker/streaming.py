@@ -159,6 +159,10 @@ class GraspTracker:
             if device.type == "cuda" and not torch.cuda.is_available():
                 raise RuntimeError(f"device {device} requested but CUDA is not available (torch {torch.__version__})")
             model = model.to(device)
+        if model.num_maskmem != model_config.n_hist + 1:  # else sam2 would read frames the bank no longer holds
+            raise ValueError(f"the model was built for n_hist={model.num_maskmem - 1}, the config says "
+                             f"n_hist={model_config.n_hist}: build the model from the config (for a checkpoint: "
+                             "load_checkpoint(path, n_hist=...))")
         self.model = model.eval()
         self.model_config = model_config
         self.config = config

@@ -93,3 +93,19 @@ def test_spgrasp_checkpoint_round_trip_and_mismatches(tmp_path):
     torch.save({"model": model.state_dict()}, tmp_path / "official.pt")
     with pytest.raises(CheckpointError, match="not an SPGrasp checkpoint.*init_from_sam2"):
         load_checkpoint(tmp_path / "official.pt")
+
+
+def test_checkpoint_loads_for_another_memory_length(tmp_path):
+    config = load_model_config("test_tiny")
+    torch.manual_seed(6)
+    model = build_model(config)
+    save_checkpoint(tmp_path / "model.pt", model, config)
+    saved = model.state_dict()
+    for n_hist in (2, 0, 9):
+        loaded, loaded_config, _ = load_checkpoint(tmp_path / "model.pt", n_hist=n_hist)
+        assert loaded_config == config.replace(n_hist=n_hist) and loaded.num_maskmem == n_hist + 1
+        weights = loaded.state_dict()
+        assert torch.equal(weights["maskmem_tpos_enc"], remap_tpos(saved["maskmem_tpos_enc"], n_hist + 1))
+        assert all(torch.equal(weights[k], v) for k, v in saved.items() if k != "maskmem_tpos_enc")
+    same, same_config, _ = load_checkpoint(tmp_path / "model.pt", n_hist=config.n_hist)
+    assert same_config == config and torch.equal(same.maskmem_tpos_enc, saved["maskmem_tpos_enc"])

@@ -163,6 +163,25 @@ def test_tracking_before_any_prompt_and_preprocessed_shape():
         tracker.step_preprocessed(torch.zeros(3, 64, 64), (64, 64), Prompt.create(boxes=[[1, 1, 9, 9]]))
 
 
+def test_shorter_memory_of_a_checkpoint_tracks_past_it(tmp_path):
+    """The same weights run with a shorter memory (eval --n-hist): frames older than n_hist are pointers
+    only, which the model built for that length never reads as spatial memory."""
+    from spgrasp_ros.model.checkpoints import load_checkpoint, save_checkpoint
+
+    config = load_model_config("test_tiny").replace(image_size=128, n_hist=4)
+    torch.manual_seed(0)
+    save_checkpoint(tmp_path / "model.pt", build_model(config), config)
+    model, short, _ = load_checkpoint(tmp_path / "model.pt", n_hist=2)
+    with pytest.raises(ValueError, match="built for n_hist=2, the config says n_hist=4"):
+        GraspTracker(model, config)
+    tracker = GraspTracker(model, short)
+    frames = _frames(8)
+    tracker.step(next(frames), Prompt.create(boxes=[[10, 10, 40, 40]]))
+    for frame in frames:
+        out = tracker.step(frame)
+    assert out.masks.shape == (1, 64, 96) and tracker.frame_index == 7
+
+
 def test_no_memory_mode_keeps_only_the_prompt_frame():
     tracker = _tracker(n_hist=0)
     frames = _frames(12)
