@@ -74,7 +74,7 @@ PARAMETERS = (
     params.ParamSpec("search_window", 0.1, "masks and grasps only within the last box grown by this x the object's "
                      "size (0 = anywhere)", params.in_range(0.0, 10.0), runtime=True),
     params.ParamSpec("exclusive_masks", True, "each pixel belongs to at most one tracked object (the highest mask "
-                     "logit), so no object's grasp lands on another tracked object", runtime=True),
+                     "logit), so no object's grasp or search window lands on another tracked object", runtime=True),
     params.ParamSpec("search_growth", 0.25, "the window grows by this x the object's size per lost frame",
                      params.in_range(0.0, 10.0), runtime=True),
     params.ParamSpec("position_threshold", 0.2, "a grasp peak must exceed this position value",
