@@ -144,6 +144,13 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             if client.configure().id != State.PRIMARY_STATE_INACTIVE:
                 raise RuntimeError(f"the tracker did not configure; see {out / 'tracker.log'}")
             client.activate()
+            # the prompt service is made ready (and settled) before any frame flows, so the prompt meets frame 0
+            prompt_client = node.create_client(SetPrompt, "set_prompt")
+            caller = ServiceCaller(executor)
+            try:
+                caller.wait_ready(prompt_client, timeout_s=30)
+            except ServiceCallError as error:
+                raise RuntimeError(f"{error}; see {out / 'tracker.log'}") from error
             source = _start("spgrasp_ros.nodes.video_source_node", config.namespace,
                             {"source": str(clip_dir), "rate_hz": config.rate_hz, "loop": "false",
                              "reliability": "reliable", "wait_for_subscribers": 2},  # the tracker and this node
@@ -160,8 +167,6 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             boxes = {o.object_id: object_box(first, o.object_id, masks, config.size) for o in first.objects if o.visible}
             request = SetPrompt.Request(boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]),
                                                          y_max=float(b[3])) for b in boxes.values() if b is not None])
-            prompt_client = node.create_client(SetPrompt, "set_prompt")
-            caller = ServiceCaller(executor)
             response = None
             for _ in range(50):  # the tracker may get the first image a moment after this node did
                 try:
