@@ -159,13 +159,10 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
     rows, more repeat the oldest); 0 keeps only the prompt frame's memory.
     """
     config, weights, extra = read_checkpoint(path)
-    if n_hist is None or n_hist == config.n_hist:
-        model = build_model(config, "cpu")
-        load_weights(model, config, path)
-        return model.to(device).eval(), config, extra
-    config = config.replace(n_hist=n_hist)
+    if n_hist is not None and n_hist != config.n_hist:
+        config = config.replace(n_hist=n_hist)
+        if TPOS_KEY in weights:  # else _load_exactly names it as missing
+            weights = {**weights, TPOS_KEY: remap_tpos(weights[TPOS_KEY], n_hist + 1)}
     model = build_model(config, "cpu")
-    if TPOS_KEY not in weights:
-        raise CheckpointError(f"{path}: tensor {TPOS_KEY!r} is missing from the checkpoint")
-    _load_exactly(model, {**weights, TPOS_KEY: remap_tpos(weights[TPOS_KEY], config.n_hist + 1)}, path)
+    _load_exactly(model, weights, path)
     return model.to(device).eval(), config, extra
