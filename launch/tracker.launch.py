@@ -5,7 +5,7 @@
     ros2 launch spgrasp_ros tracker.launch.py --show-args
 
 What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
-spgrasp_ros.nodes.launch_plan, where plain tests reach it; this file turns that plan into launch_ros actions
+spgrasp_ros.ros.launch_plan, where plain tests reach it; this file turns that plan into launch_ros actions
 and drives the tracker's lifecycle (configure, then activate once it is inactive; a failed configure leaves
 the tracker unconfigured and says why in its log).
 """
@@ -23,7 +23,7 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
 
-from spgrasp_ros.nodes.launch_plan import PACKAGE, make_plan
+from spgrasp_ros.ros.launch_plan import PACKAGE, make_plan
 
 
 def _arguments(config: str) -> list[tuple[str, str, str]]:

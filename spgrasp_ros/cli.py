@@ -78,7 +78,7 @@ def _cmd_info(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from spgrasp_ros import bench
+    from spgrasp_ros.bench import bench
 
     if args.sweep is not None:
         return _bench_sweep(args)
@@ -114,7 +114,7 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def _bench_sweep(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from spgrasp_ros import bench
+    from spgrasp_ros.bench import bench
 
     flags = {"frames": args.frames, "warmup": args.warmup, "resolution": args.resolution, "device": args.device,
              "threads": args.threads, "sam2_vos": args.sam2_vos, "sam2_checkpoint": args.sam2_checkpoint,
@@ -141,7 +141,7 @@ def _bench_ros_overhead(args: argparse.Namespace, width: int, height: int) -> in
     from pathlib import Path
 
     try:
-        from spgrasp_ros.nodes.overhead_probe import measure_ros_overhead
+        from spgrasp_ros.ros.overhead_probe import measure_ros_overhead
     except ImportError as error:
         print(f"--ros-overhead needs rclpy and the built interfaces ({error})", file=sys.stderr)
         return 2
@@ -184,12 +184,12 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     import torch
 
-    from spgrasp_ros.evaluate import evaluate, parse_data_spec, write_results
+    from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec, write_results
     from spgrasp_ros.grasps.decode import DecodeConfig
     from spgrasp_ros.model.checkpoints import load_checkpoint
     from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
 
-    from spgrasp_ros.models import resolve_checkpoint
+    from spgrasp_ros.weights import resolve_checkpoint
 
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
@@ -224,7 +224,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"spgrasp demo runs the ROS 2 nodes and needs rclpy and the built spgrasp_ros interfaces ({error}); "
               "run it as `tools/dev.sh demo`, or source a ROS 2 workspace with this package built", file=sys.stderr)
         return 2
-    from spgrasp_ros.demo import DemoConfig, run_demo
+    from spgrasp_ros.ros.demo import DemoConfig, run_demo
 
     try:
         summary = run_demo(DemoConfig(seed=args.seed, frames=args.frames, rate_hz=args.rate,
@@ -292,7 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.set_defaults(run=_cmd_bench)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
-    train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/configs/train/demo.yaml)")
+    train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/presets/train/demo.yaml)")
     train.add_argument("--out", required=True, help="run folder (config, logs, checkpoints, model.pt)")
     train.add_argument("--resume", action="store_true", help="continue from <out>/checkpoints/last.pt")
     train.add_argument("overrides", nargs="*", metavar="KEY=VALUE", help="config overrides, e.g. steps=2000 lr=1e-4")

@@ -1,7 +1,7 @@
 """What the tracker reports for one frame: per-object state and grasps (ROS-free).
 
 These plain records are the boundary between the core (tracker, evaluation, demo) and the ROS nodes, which
-convert them to ``spgrasp_ros/msg/GraspArray`` (``spgrasp_ros.nodes.conversions``). Pixel conventions are
+convert them to ``spgrasp_ros/msg/GraspArray`` (``spgrasp_ros.ros.conversions``). Pixel conventions are
 those of ``msg/Grasp.msg``: input-image pixels, x right, y down, origin at the top-left image corner; grasp
 angles are the closing direction from +x toward +y, wrapped to [-pi/2, pi/2).
 """

@@ -94,7 +94,7 @@ class RosTestNode:
         self.node = rclpy.create_node(name, context=self.context)
         self.executor = SingleThreadedExecutor(context=self.context)
         self.executor.add_node(self.node)
-        from spgrasp_ros.nodes.service_calls import ServiceCaller
+        from spgrasp_ros.ros.service_calls import ServiceCaller
 
         self.caller = ServiceCaller(self.executor)
 

@@ -75,7 +75,7 @@ def test_colcon_workspace_build_installs_interfaces_and_modules(tmp_path):
         from rclpy.serialization import deserialize_message, serialize_message
         from spgrasp_ros.msg import Grasp, GraspArray
         from spgrasp_ros.srv import SetPrompt
-        from spgrasp_ros.nodes.conversions import frame_result_to_msg
+        from spgrasp_ros.ros.conversions import frame_result_to_msg
         msg = GraspArray(image_width=640, grasps=[Grasp(object_id=4, angle=-0.5)])
         back = deserialize_message(serialize_message(msg), GraspArray)
         print(json.dumps({"file": spgrasp_ros.__file__, "paths": list(spgrasp_ros.__path__),
@@ -108,9 +108,9 @@ def test_pip_install_gives_the_ros_free_core(tmp_path):
     (wheel,) = wheels.glob("spgrasp_ros-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     for module in ("spgrasp_ros/__init__.py", "spgrasp_ros/cli.py", "spgrasp_ros/prompts.py",
-                   "spgrasp_ros/results.py", "spgrasp_ros/nodes/conversions.py", "spgrasp_ros/model/spgrasp.py",
-                   "spgrasp_ros/tracker/streaming.py", "spgrasp_ros/configs/model/base_plus.yaml",
-                   "spgrasp_ros/configs/train/demo.yaml", "spgrasp_ros/data/readers/graspnet.py"):
+                   "spgrasp_ros/results.py", "spgrasp_ros/ros/conversions.py", "spgrasp_ros/model/spgrasp.py",
+                   "spgrasp_ros/tracker/streaming.py", "spgrasp_ros/presets/model/base_plus.yaml",
+                   "spgrasp_ros/presets/train/demo.yaml", "spgrasp_ros/data/readers/graspnet.py"):
         assert module in names
     assert not any(n.startswith(("spgrasp_ros/msg", "spgrasp_ros/srv")) for n in names)
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))

@@ -1,15 +1,15 @@
 """The bundled demo model, evaluated on held-out synthetic scenes with a prompt on the first frame only.
 
 The floor sits below the accuracy measured when the model was committed (see the model's notes in
-spgrasp_ros/configs/train/demo.yaml); a change that breaks the tracker, the decoder or the checkpoint drops
+spgrasp_ros/presets/train/demo.yaml); a change that breaks the tracker, the decoder or the checkpoint drops
 far below it.
 """
 
 import pytest
 
-from spgrasp_ros.evaluate import evaluate, parse_data_spec
+from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec
 from spgrasp_ros.model.checkpoints import load_checkpoint
-from spgrasp_ros.models import BUNDLED, resolve_checkpoint
+from spgrasp_ros.weights import BUNDLED, resolve_checkpoint
 from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
 
 FLOOR = 0.91

@@ -11,7 +11,7 @@ import yaml
 
 from spgrasp_ros.model.spgrasp import MEMORY_FROM_OBJECT, MEMORY_FROM_POSITION
 
-PRESET_PACKAGE = "spgrasp_ros.configs.model"
+PRESET_PACKAGE = "spgrasp_ros.presets.model"
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ModelConfig:
 
 
 def preset_names() -> list[str]:
-    """Names of the bundled model presets (``spgrasp_ros/configs/model/*.yaml``)."""
+    """Names of the bundled model presets (``spgrasp_ros/presets/model/*.yaml``)."""
     return sorted(p.name[:-5] for p in resources.files(PRESET_PACKAGE).iterdir() if p.name.endswith(".yaml"))
 
 

@@ -8,7 +8,7 @@ geometry_msgs/PoseStamped on ``pose_topic`` and the gripper opening (sensor_msgs
 std_msgs/Float32) on ``gripper_topic``. It commands nothing until ``~/enable`` (std_srvs/SetBool) is called with
 true; while disabled it logs what it would send. Grasps older than ``stale_timeout_s``, a lost object, a
 target outside the workspace: nothing is sent (the R1 controllers stop when their target stream stops).
-Commands go out at ``max_rate_hz`` at most. The rules live in ``spgrasp_ros.grasps.arm_target``.
+Commands go out at ``max_rate_hz`` at most. The rules live in ``spgrasp_ros.arm.arm_target``.
 
 Parameters: ``config/r1_grasp_bridge.yaml``. Topics, frames, message types and ``use_tf`` are read at start;
 the geometry (extrinsics, tool, offset, workspace, gripper range), ``object_id`` and the rates can be changed
@@ -31,12 +31,12 @@ from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32, Header
 from std_srvs.srv import SetBool
 
-from spgrasp_ros.grasps.arm_target import (ArmTarget, ArmTargetPlanner, GripperRange, Plan, RigidTransform,
+from spgrasp_ros.arm.arm_target import (ArmTarget, ArmTargetPlanner, GripperRange, Plan, RigidTransform,
                                            TargetSettings, Workspace, rotation_from_rpy)
 from spgrasp_ros.msg import GraspArray
-from spgrasp_ros.nodes import parameters as params
-from spgrasp_ros.nodes.conversions import frame_result_from_msg
-from spgrasp_ros.nodes.spin import spin_until_shutdown
+from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.ros.conversions import frame_result_from_msg
+from spgrasp_ros.ros.spin import spin_until_shutdown
 
 try:  # optional: tf2_ros is not among the PyPI wheels
     from tf2_ros import Buffer as TransformBuffer, TransformListener

@@ -27,14 +27,14 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
 from spgrasp_ros.msg import GraspArray
-from spgrasp_ros.nodes import parameters as params
-from spgrasp_ros.nodes.conversions import (fail_prompt_response, fill_prompt_response, frame_result_to_msg,
+from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.ros.conversions import (fail_prompt_response, fill_prompt_response, frame_result_to_msg,
                                            prompt_from_request)
-from spgrasp_ros.nodes.frame_slot import LatestSlot
-from spgrasp_ros.nodes.stamp_pairing import StampBuffer
-from spgrasp_ros.nodes.image_messages import (UnsupportedEncoding, compressed_to_rgb, depth_to_metres, image_to_rgb,
+from spgrasp_ros.tracker.intake import LatestSlot
+from spgrasp_ros.cameras.stamp_pairing import StampBuffer
+from spgrasp_ros.ros.image_messages import (UnsupportedEncoding, compressed_to_rgb, depth_to_metres, image_to_rgb,
                                               intrinsics_from_camera_info, labels_to_mono8, rgb_to_image)
-from spgrasp_ros.nodes.tracker_diagnostics import TrackerStats, diagnostics_message
+from spgrasp_ros.ros.tracker_diagnostics import TrackerStats, diagnostics_message
 from spgrasp_ros.tracker.session import TrackerSession, load_session, load_text_detector, tune_text_detector
 from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.srv import SetPrompt
@@ -43,7 +43,7 @@ from spgrasp_ros.visualize import draw_result
 try:  # optional: vision_msgs is not among the PyPI wheels
     from vision_msgs.msg import Detection2DArray
 
-    from spgrasp_ros.nodes.detections import detections_message
+    from spgrasp_ros.ros.detections import detections_message
 except ImportError:
     Detection2DArray = None
 
@@ -377,7 +377,7 @@ def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:
 def main(args: list[str] | None = None) -> None:
     """``ros2 run spgrasp_ros spgrasp_tracker``: the node, unconfigured until a launch file or client drives it."""
     rclpy.init(args=args)
-    from spgrasp_ros.nodes.spin import spin_until_shutdown
+    from spgrasp_ros.ros.spin import spin_until_shutdown
     node = TrackerNode()
     spin_until_shutdown(node, until=lambda: node.finalized)
 

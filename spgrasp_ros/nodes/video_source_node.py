@@ -1,6 +1,6 @@
 """``video_source_node``: a camera for people without one, or for replay.
 
-Publishes a video file, an image folder, a recorded sequence or a webcam (``spgrasp_ros.data.frame_sources``)
+Publishes a video file, an image folder, a recorded sequence or a webcam (``spgrasp_ros.cameras.frame_sources``)
 as ``image`` (sensor_msgs/Image, rgb8 or bgr8), ``camera_info`` and, for recorded sequences with depth,
 ``depth`` (32FC1 metres, NaN = no measurement). The messages of one frame share one header (stamp = publish
 time); ``depth`` and ``camera_info`` go out before ``image``, so a subscriber acting on the image has them.
@@ -22,10 +22,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
-from spgrasp_ros.data.frame_sources import FrameSource, open_frame_source, pinhole_intrinsics
-from spgrasp_ros.nodes.image_messages import camera_info_msg, depth_to_image, rgb_to_image
-from spgrasp_ros.nodes.parameters import ParamSpec, at_least, one_of, read
-from spgrasp_ros.nodes.spin import spin_until_shutdown
+from spgrasp_ros.cameras.frame_sources import FrameSource, open_frame_source, pinhole_intrinsics
+from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
+from spgrasp_ros.ros.parameters import ParamSpec, at_least, one_of, read
+from spgrasp_ros.ros.spin import spin_until_shutdown
 
 NODE_NAME = "video_source_node"
 _RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}

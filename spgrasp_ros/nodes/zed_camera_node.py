@@ -32,10 +32,10 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from spgrasp_ros.data.sequence_recorder import SequenceRecorder, new_sequence_folder
-from spgrasp_ros.data.zed_source import DEPTH_MODES, FRAME_RATES, ZedCamera, ZedError, ZedFrame, ZedSettings
-from spgrasp_ros.nodes import parameters as params
-from spgrasp_ros.nodes.image_messages import camera_info_msg, depth_to_image, rgb_to_image
+from spgrasp_ros.cameras.sequence_recorder import SequenceRecorder, new_sequence_folder
+from spgrasp_ros.cameras.zed_source import DEPTH_MODES, FRAME_RATES, ZedCamera, ZedError, ZedFrame, ZedSettings
+from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
 
 NODE_NAME = "zed_camera_node"
 _RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
@@ -266,7 +266,7 @@ class ZedCameraNode(LifecycleNode):
 def main(args: list[str] | None = None) -> None:
     """``ros2 run spgrasp_ros zed_camera_node``: the node, unconfigured until a launch file or client drives it."""
     rclpy.init(args=args)
-    from spgrasp_ros.nodes.spin import spin_until_shutdown
+    from spgrasp_ros.ros.spin import spin_until_shutdown
     node = ZedCameraNode()
     spin_until_shutdown(node, until=lambda: node.finalized)
 

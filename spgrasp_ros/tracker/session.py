@@ -17,7 +17,7 @@ import torch
 from spgrasp_ros.grasps.lift import Intrinsics, lift_grasps
 from spgrasp_ros.model.checkpoints import CheckpointError, load_checkpoint, read_checkpoint
 from spgrasp_ros.model.config import load_model_config
-from spgrasp_ros.models import resolve_checkpoint
+from spgrasp_ros.weights import resolve_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.timing import StageTimer
 from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig, TrackerOutput

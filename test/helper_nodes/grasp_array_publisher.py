@@ -1,7 +1,7 @@
 """Test helper process: publishes one GraspArray (from a FrameResult JSON file) at 20 Hz until interrupted.
 
 usage: grasp_array_publisher.py RESULT_JSON TOPIC FRAME_ID STAMP_SEC STAMP_NANOSEC
-The message is built by the package's own conversion (spgrasp_ros.nodes.conversions.frame_result_to_msg).
+The message is built by the package's own conversion (spgrasp_ros.ros.conversions.frame_result_to_msg).
 """
 
 import json
@@ -12,8 +12,8 @@ from builtin_interfaces.msg import Time
 from std_msgs.msg import Header
 
 from spgrasp_ros.msg import GraspArray
-from spgrasp_ros.nodes.conversions import frame_result_to_msg
-from spgrasp_ros.nodes.spin import spin_until_shutdown
+from spgrasp_ros.ros.conversions import frame_result_to_msg
+from spgrasp_ros.ros.spin import spin_until_shutdown
 from spgrasp_ros.results import FrameResult
 
 

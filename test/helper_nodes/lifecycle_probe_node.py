@@ -11,7 +11,7 @@ import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_msgs.msg import UInt32
 
-from spgrasp_ros.nodes.spin import spin_until_shutdown
+from spgrasp_ros.ros.spin import spin_until_shutdown
 
 
 class LifecycleProbe(LifecycleNode):

@@ -2,7 +2,7 @@
 
 usage: prompt_echo_server.py SERVICE WIDTH HEIGHT FRAME_ID   (WIDTH 0: no frame received yet)
 It has no model: a box prompt uses its box, a click prompt reports the clicks' bounding box. Validation,
-request parsing and response filling are the package's own (spgrasp_ros.prompts, spgrasp_ros.nodes.conversions).
+request parsing and response filling are the package's own (spgrasp_ros.prompts, spgrasp_ros.ros.conversions).
 """
 
 import sys
@@ -11,8 +11,8 @@ import numpy as np
 import rclpy
 from std_msgs.msg import Header
 
-from spgrasp_ros.nodes.conversions import fail_prompt_response, fill_prompt_response, prompt_from_request
-from spgrasp_ros.nodes.spin import spin_until_shutdown
+from spgrasp_ros.ros.conversions import fail_prompt_response, fill_prompt_response, prompt_from_request
+from spgrasp_ros.ros.spin import spin_until_shutdown
 from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.srv import SetPrompt
 

@@ -102,7 +102,7 @@ class Rig:
         from rclpy.duration import Duration
         from std_msgs.msg import Header
 
-        from spgrasp_ros.nodes.conversions import frame_result_to_msg
+        from spgrasp_ros.ros.conversions import frame_result_to_msg
         from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
 
         def state(i, seen):
@@ -359,7 +359,7 @@ def test_the_parameter_file_holds_every_parameter_with_its_default():
     require_ros()
     from pathlib import Path
 
-    from spgrasp_ros.nodes.launch_plan import node_parameters
+    from spgrasp_ros.ros.launch_plan import node_parameters
     from spgrasp_ros.nodes.r1_grasp_bridge import PARAMETERS
 
     path = Path(__file__).resolve().parents[2] / "config" / "r1_grasp_bridge.yaml"

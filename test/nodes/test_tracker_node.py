@@ -39,7 +39,7 @@ class Rig:
         from sensor_msgs.msg import Image
 
         from spgrasp_ros.msg import GraspArray
-        from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+        from spgrasp_ros.ros.lifecycle_client import LifecycleClient
         from spgrasp_ros.srv import SetPrompt
 
         self.ros = ros_node
@@ -59,7 +59,7 @@ class Rig:
     def image(self, rgb: np.ndarray, encoding: str = "rgb8"):
         from std_msgs.msg import Header
 
-        from spgrasp_ros.nodes.image_messages import rgb_to_image
+        from spgrasp_ros.ros.image_messages import rgb_to_image
 
         self.stamp_sec += 1
         header = Header(frame_id="test_camera")
@@ -361,7 +361,7 @@ def test_fast_frames_are_dropped_not_queued(rig, clip, tracker_process):
 def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
     from sensor_msgs.msg import CameraInfo, Image
 
-    from spgrasp_ros.nodes.image_messages import camera_info_msg, depth_to_image
+    from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image
 
     frames, ids, boxes = clip
     node = rig.ros.node
@@ -427,7 +427,7 @@ def test_cleanup_releases_publishers_reconfigure_works_and_shutdown_exits_cleanl
 def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
     from lifecycle_msgs.msg import State
 
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
     process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/broken",
                           "-p", f"checkpoint:={tmp_path / 'missing.pt'}"])
@@ -451,7 +451,7 @@ def test_compressed_transport(ros_node, clip):
     from sensor_msgs.msg import CompressedImage
 
     from spgrasp_ros.msg import GraspArray
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
     from spgrasp_ros.srv import SetPrompt
     from spgrasp_ros.msg import PromptBox
 

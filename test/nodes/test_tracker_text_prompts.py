@@ -22,8 +22,8 @@ def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
 
     from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
     from spgrasp_ros.msg import GraspArray
-    from spgrasp_ros.nodes.image_messages import rgb_to_image
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.image_messages import rgb_to_image
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
     from spgrasp_ros.srv import SetPrompt
 
     folder = make_tiny_grounding_dino(tmp_path / "gdino")
@@ -75,7 +75,7 @@ def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
 
 
 def test_a_missing_text_model_fails_configure(ros_node, tmp_path):
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
     process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/txt2",
                           "-p", f"text_model:={tmp_path / 'no_such_model'}", "-p", "device:=cpu"])

@@ -90,7 +90,7 @@ def _frame_index(rgb: np.ndarray, images: list[np.ndarray]) -> int:
 
 
 def _seen_all(inbox: Inbox, images: list[np.ndarray]) -> bool:
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
+    from spgrasp_ros.ros.image_messages import image_to_rgb
 
     return len({_frame_index(image_to_rgb(msg), images) for msg in inbox.images}) == len(images)
 
@@ -98,7 +98,7 @@ def _seen_all(inbox: Inbox, images: list[np.ndarray]) -> bool:
 def _complete_frames(inbox: Inbox, images: list[np.ndarray]) -> dict[int, tuple]:
     """Frame index -> (image, camera_info, depth) for frames of which all three messages arrived (the first
     frames may go out before the test has discovered every publisher)."""
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
+    from spgrasp_ros.ros.image_messages import image_to_rgb
 
     infos = {_key(msg.header): msg for msg in inbox.infos}
     depths = {_key(msg.header): msg for msg in inbox.depths}
@@ -111,7 +111,7 @@ def _all_complete(inbox: Inbox, images: list[np.ndarray], process) -> bool:
 
 
 def test_sequence_publishes_images_depth_and_camera_info_under_one_header(ros_node, sequence):
-    from spgrasp_ros.nodes.image_messages import depth_to_metres, image_to_rgb, intrinsics_from_camera_info
+    from spgrasp_ros.ros.image_messages import depth_to_metres, image_to_rgb, intrinsics_from_camera_info
 
     images, depths = _images(3), _depths(3)
     inbox = Inbox(ros_node)
@@ -138,7 +138,7 @@ def test_sequence_publishes_images_depth_and_camera_info_under_one_header(ros_no
 
 
 def test_image_folder_as_bgr8_with_default_intrinsics(ros_node, folder):
-    from spgrasp_ros.nodes.image_messages import image_to_rgb, intrinsics_from_camera_info
+    from spgrasp_ros.ros.image_messages import image_to_rgb, intrinsics_from_camera_info
 
     images = _images(3)
     inbox = Inbox(ros_node, reliable=False)
@@ -193,7 +193,7 @@ def test_an_unreadable_frame_is_skipped_and_the_rest_published(folder):
 
 
 def test_wait_for_subscribers_holds_the_first_frame_until_someone_listens(ros_node, folder):
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
+    from spgrasp_ros.ros.image_messages import image_to_rgb
 
     images = _images(3)
     with video_source(f"source:={folder}", "rate_hz:=20.0", "wait_for_subscribers:=1") as process:

@@ -114,7 +114,7 @@ def _complete(inbox: Inbox) -> dict[int, tuple]:
 
 
 def _check_depth(msg, index: int) -> None:
-    from spgrasp_ros.nodes.image_messages import depth_to_metres
+    from spgrasp_ros.ros.image_messages import depth_to_metres
 
     assert (msg.encoding, msg.width, msg.height) == ("32FC1", *sl.FAKE_SIZE)
     raw = np.frombuffer(bytes(msg.data), np.float32).reshape(sl.FAKE_SIZE[1], sl.FAKE_SIZE[0])
@@ -127,7 +127,7 @@ def _check_depth(msg, index: int) -> None:
 
 
 def _check_camera_info(msg) -> None:
-    from spgrasp_ros.nodes.image_messages import intrinsics_from_camera_info
+    from spgrasp_ros.ros.image_messages import intrinsics_from_camera_info
 
     assert (msg.width, msg.height) == sl.FAKE_SIZE
     assert intrinsics_from_camera_info(msg) == tuple(sl.FAKE_CALIBRATION[k] for k in ("fx", "fy", "cx", "cy"))
@@ -138,8 +138,8 @@ def test_publishes_one_header_per_frame_records_and_follows_its_lifecycle(ros_no
     from lifecycle_msgs.msg import State
 
     from spgrasp_ros.data.recorded import read_recorded
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.image_messages import image_to_rgb
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
     process = start_node(f"record_path:={tmp_path / 'recordings'}", "depth_max_m:=10.0", "resolution:=HD1080",
                          "depth_mode:=NEURAL_PLUS", fail_grabs="4")
@@ -206,8 +206,8 @@ def test_rgb8_from_an_svo_recording_until_its_end(ros_node, start_node, tmp_path
     from lifecycle_msgs.msg import State
 
     from spgrasp_ros.data.recorded import read_recorded
-    from spgrasp_ros.nodes.image_messages import image_to_rgb
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.image_messages import image_to_rgb
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
     svo = tmp_path / "take.svo2"
     svo.write_text("5")  # the stand-in's recording: 5 frames
@@ -248,7 +248,7 @@ def test_configure_fails_with_the_reason_and_the_node_stays_unconfigured(ros_nod
                                                                          message):
     from lifecycle_msgs.msg import State
 
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
     if not stand_in and importlib.util.find_spec("pyzed") is not None:
         pytest.skip("pyzed is installed here: the real SDK would be used")

@@ -7,7 +7,7 @@ import torch
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
 from spgrasp_ros.data.types import object_box
 from spgrasp_ros.model.checkpoints import load_checkpoint
-from spgrasp_ros.models import resolve_checkpoint
+from spgrasp_ros.weights import resolve_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import torch
 
-from spgrasp_ros.bench import count_syncs, moving_scene
+from spgrasp_ros.bench.bench import count_syncs, moving_scene
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt

@@ -50,7 +50,7 @@ def test_restrict_suppresses_masks_and_grasp_peaks_outside_the_window():
 
 def test_the_tracker_keeps_grasps_inside_the_grown_prompt_box():
     from spgrasp_ros.model.checkpoints import load_checkpoint
-    from spgrasp_ros.models import resolve_checkpoint
+    from spgrasp_ros.weights import resolve_checkpoint
 
     model, config, _ = load_checkpoint(resolve_checkpoint("demo"))
     tracker = GraspTracker(model, config, TrackerConfig(search_window=0.1))

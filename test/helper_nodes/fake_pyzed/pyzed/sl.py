@@ -2,7 +2,7 @@
 
 A ZED 2i camera cannot be attached to the test machines and the ZED SDK (which needs CUDA and Stereolabs'
 installer) cannot be installed there, so tests put this folder's parent on PYTHONPATH instead. It imitates only
-the calls ``spgrasp_ros.data.zed_source`` makes, with the names, argument order and return conventions of the
+the calls ``spgrasp_ros.cameras.zed_source`` makes, with the names, argument order and return conventions of the
 real ``pyzed.sl`` (SDK 4.x/5.x): enums are ``enum.Enum``, ``open``/``grab``/``retrieve_*`` return an
 ``ERROR_CODE``, ``Mat.get_data()`` returns a view of a buffer that the next retrieve overwrites, the left view is
 BGRA, depth is float32 in the requested unit with NaN / -inf / +inf for occluded / too close / too far.

@@ -2,7 +2,7 @@
 
 import pytest
 
-from spgrasp_ros.nodes.stamp_pairing import StampBuffer
+from spgrasp_ros.cameras.stamp_pairing import StampBuffer
 
 MS = 1_000_000
 

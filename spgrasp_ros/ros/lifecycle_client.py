@@ -14,7 +14,7 @@ from rclpy.node import Node
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
 
-from spgrasp_ros.nodes.service_calls import ServiceCaller, ServiceCallError
+from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
 
 # The shutdown transition that leaves each primary state.
 _SHUTDOWN_FROM = {

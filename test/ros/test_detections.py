@@ -12,7 +12,7 @@ def test_every_grasp_becomes_an_oriented_detection_with_the_image_header():
                                                   "apt's ros-$ROS_DISTRO-vision-msgs has it)")
     from std_msgs.msg import Header
 
-    from spgrasp_ros.nodes.detections import detections_message
+    from spgrasp_ros.ros.detections import detections_message
 
     result = FrameResult((640, 480), 7, (ObjectState(3, True, 0.9, 100, (0, 0, 10, 10), 1, 0),),
                          (Grasp(3, 0.8, (100.0, 50.0), 0.5, 40.0, 20.0), Grasp(3, 0.6, (120.0, 60.0), -1.0, 30.0, 15.0)))

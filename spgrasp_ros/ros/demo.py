@@ -24,7 +24,7 @@ import numpy as np
 from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import Sequence, object_box
-from spgrasp_ros.evaluate import Tally, score_frame
+from spgrasp_ros.evaluation.evaluate import Tally, score_frame
 from spgrasp_ros.tracker.streaming import masks_from_label_image
 from spgrasp_ros.visualize import draw_result
 
@@ -104,8 +104,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     from sensor_msgs.msg import Image
 
     from spgrasp_ros.msg import GraspArray, PromptBox
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
-    from spgrasp_ros.nodes.service_calls import ServiceCaller, ServiceCallError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
     from spgrasp_ros.srv import SetPrompt
 
     out = Path(config.out)
@@ -212,8 +212,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
 def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: dict[int, int], prompt_stamp: int,
                out: Path) -> dict:
     """Score the received grasps against the clip's ground truth, write the video, print the summary."""
-    from spgrasp_ros.nodes.conversions import frame_result_from_msg
-    from spgrasp_ros.nodes.image_messages import image_to_rgb, mono8_to_labels
+    from spgrasp_ros.ros.conversions import frame_result_from_msg
+    from spgrasp_ros.ros.image_messages import image_to_rgb, mono8_to_labels
 
     stamps = sorted(got.images)
     if len(stamps) > len(sequence.frames):

@@ -10,7 +10,7 @@ import torch
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.time import Time
 
-from spgrasp_ros.nodes.frame_slot import SlotCounts
+from spgrasp_ros.tracker.intake import SlotCounts
 from spgrasp_ros.results import FrameResult
 
 WINDOW = 100  # frames the latency and rate statistics cover

@@ -35,8 +35,8 @@ def measure_ros_overhead(width: int = 1280, height: int = 720, objects: int = 2,
     from std_msgs.msg import Header
 
     from spgrasp_ros.msg import GraspArray
-    from spgrasp_ros.nodes.conversions import frame_result_to_msg
-    from spgrasp_ros.nodes.image_messages import image_to_rgb, labels_to_mono8, rgb_to_image
+    from spgrasp_ros.ros.conversions import frame_result_to_msg
+    from spgrasp_ros.ros.image_messages import image_to_rgb, labels_to_mono8, rgb_to_image
 
     context = rclpy.Context()
     rclpy.init(context=context)

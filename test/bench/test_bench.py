@@ -58,8 +58,8 @@ def restore_threads():
 
 
 def test_sam2_baseline_segments_the_same_frames_on_cpu(tmp_path, restore_threads):
-    from spgrasp_ros.bench import scene_frames
-    from spgrasp_ros.bench_sam2 import run_sam2_baseline
+    from spgrasp_ros.bench.bench import scene_frames
+    from spgrasp_ros.bench.sam2_baseline import run_sam2_baseline
     from spgrasp_ros.model.config import load_model_config
 
     torch.set_num_threads(1)

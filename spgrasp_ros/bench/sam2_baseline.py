@@ -112,7 +112,7 @@ def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[fl
     """
     from sam2.build_sam import build_sam2_video_predictor
 
-    from spgrasp_ros.bench import percentiles
+    from spgrasp_ros.bench.bench import percentiles
 
     target = torch.device(device)
     vos = target.type == "cuda" if vos_optimized is None else vos_optimized

@@ -30,7 +30,7 @@ def _sample_result() -> FrameResult:
 @pytest.mark.ros
 def test_grasp_array_crosses_processes_intact(ros_node, tmp_path):
     from spgrasp_ros.msg import GraspArray
-    from spgrasp_ros.nodes.conversions import frame_result_from_msg
+    from spgrasp_ros.ros.conversions import frame_result_from_msg
 
     sent = _sample_result()
     path = tmp_path / "result.json"

@@ -11,7 +11,7 @@ def test_drive_lifecycle_node_through_all_transitions(ros_node):
     from lifecycle_msgs.msg import State, TransitionEvent
     from std_msgs.msg import UInt32
 
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
     events: list[str] = []
     beats: list[int] = []
@@ -51,7 +51,7 @@ def test_drive_lifecycle_node_through_all_transitions(ros_node):
 def test_failed_configure_is_reported_and_node_stays_unconfigured(ros_node):
     from lifecycle_msgs.msg import State
 
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
     client = LifecycleClient(ros_node.node, ros_node.executor, "/probe_failing", timeout_s=30)
     with helper_node("lifecycle_probe_node.py", "probe_failing", "--fail-configure"):
@@ -63,7 +63,7 @@ def test_failed_configure_is_reported_and_node_stays_unconfigured(ros_node):
 
 
 def test_missing_node_is_a_clear_error(ros_node):
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient, LifecycleError
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
     client = LifecycleClient(ros_node.node, ros_node.executor, "/no_such_node", timeout_s=1)
     with pytest.raises(LifecycleError, match="/no_such_node/get_state is not available"):
@@ -76,7 +76,7 @@ def test_lost_replies_are_recovered(ros_node):
     the target's state."""
     from lifecycle_msgs.msg import State
 
-    from spgrasp_ros.nodes.lifecycle_client import LifecycleClient
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
     client = LifecycleClient(ros_node.node, ros_node.executor, "/lossy", timeout_s=20, resend_s=0.5)
     with helper_node("lossy_lifecycle_node.py", "lossy") as process:

@@ -1,4 +1,4 @@
-"""Image, depth and camera-info conversions (spgrasp_ros.nodes.image_messages): exact round trips, row
+"""Image, depth and camera-info conversions (spgrasp_ros.ros.image_messages): exact round trips, row
 padding, zero copies where promised, and clear errors for malformed messages. Message objects only, no ROS
 graph."""
 
@@ -16,7 +16,7 @@ pytestmark = pytest.mark.ros
 @pytest.fixture(scope="module")
 def im():
     require_ros()
-    return importlib.import_module("spgrasp_ros.nodes.image_messages")
+    return importlib.import_module("spgrasp_ros.ros.image_messages")
 
 
 def _rgb(height: int = 7, width: int = 5, seed: int = 0) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""tracker.launch.py's decisions (spgrasp_ros.nodes.launch_plan) without ROS, the parameter files it reads,
+"""tracker.launch.py's decisions (spgrasp_ros.ros.launch_plan) without ROS, the parameter files it reads,
 and the launch file itself (compiled always; built where launch_ros is installed)."""
 
 import ast
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from spgrasp_ros.nodes.launch_plan import (
+from spgrasp_ros.ros.launch_plan import (
     CAMERA_NODES, TRACKER, LaunchPlanError, make_plan, node_parameters, read_parameter_file, tracker_remappings,
 )
 

@@ -1,4 +1,4 @@
-"""Frame sources for replay (spgrasp_ros.data.frame_sources): image folders, recorded sequences with depth and
+"""Frame sources for replay (spgrasp_ros.cameras.frame_sources): image folders, recorded sequences with depth and
 intrinsics, video files; start frame, looping, lazy reads and clear errors. No ROS needed."""
 
 import math
@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from spgrasp_ros.data.frame_sources import FrameSourceError, open_frame_source, pinhole_intrinsics
+from spgrasp_ros.cameras.frame_sources import FrameSourceError, open_frame_source, pinhole_intrinsics
 from spgrasp_ros.data.recorded import SequenceWriter
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 

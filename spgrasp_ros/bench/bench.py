@@ -217,7 +217,7 @@ def scene_frames(width: int, height: int, objects: int, count: int, jpeg_dir: Pa
     stream, boxes = moving_scene(width, height, objects)
     frames = [next(stream) for _ in range(count)]
     if jpeg_dir is not None:
-        from spgrasp_ros.bench_sam2 import write_jpeg_frames
+        from spgrasp_ros.bench.sam2_baseline import write_jpeg_frames
 
         frames = write_jpeg_frames(frames, jpeg_dir)
     return frames, boxes
@@ -477,7 +477,7 @@ def run_bench(settings: BenchSettings, progress: bool = True) -> dict:
                           settings.tracker, settings.events, settings.sync_check, progress)
         baseline = None
         if settings.baseline:
-            from spgrasp_ros.bench_sam2 import run_sam2_baseline
+            from spgrasp_ros.bench.sam2_baseline import run_sam2_baseline
 
             torch._dynamo.reset()
             baseline = run_sam2_baseline(config, jpegs, boxes, settings.device, settings.warmup, settings.sam2_vos,
@@ -572,7 +572,7 @@ def run_sweep(settings: SweepSettings, out_dir: Path, resume: bool = False, prog
             for key in bases:
                 if over_budget():
                     return False
-                from spgrasp_ros.bench_sam2 import run_sam2_baseline
+                from spgrasp_ros.bench.sam2_baseline import run_sam2_baseline
 
                 frames, boxes, jpegs = scene(key[3])
                 torch._dynamo.reset()

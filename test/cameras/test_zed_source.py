@@ -1,4 +1,4 @@
-"""ZedCamera (spgrasp_ros.data.zed_source) against a STAND-IN for the ZED SDK.
+"""ZedCamera (spgrasp_ros.cameras.zed_source) against a STAND-IN for the ZED SDK.
 
 A ZED 2i camera and the ZED SDK's Python API (pyzed, which needs CUDA and Stereolabs' installer) cannot exist on
 the test machines. These tests therefore hand ZedCamera a stand-in for the ``pyzed.sl`` module
@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spgrasp_ros.data.zed_source import (SDK_URL, ZedCamera, ZedError, ZedSettings, ZedUnavailable, clean_depth,
+from spgrasp_ros.cameras.zed_source import (SDK_URL, ZedCamera, ZedError, ZedSettings, ZedUnavailable, clean_depth,
                                          to_bgra)
 
 FAKE_SL = Path(__file__).resolve().parents[1] / "helper_nodes" / "fake_pyzed" / "pyzed" / "sl.py"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from spgrasp_ros.grasps.arm_target import (
+from spgrasp_ros.arm.arm_target import (
     ArmTargetPlanner, GripperRange, RigidTransform, TargetSettings, Workspace, arm_target, is_stale,
     quaternion_xyzw, rotation_from_quaternion, select_grasp,
 )

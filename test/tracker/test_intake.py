@@ -2,7 +2,7 @@
 
 import threading
 
-from spgrasp_ros.nodes.frame_slot import LatestSlot
+from spgrasp_ros.tracker.intake import LatestSlot
 
 
 def test_newest_wins_and_replaced_frames_count_as_dropped():

@@ -6,7 +6,7 @@ from pathlib import Path
 
 BUNDLED = {
     # ~1.4 M parameters, trained from scratch on synthetic scenes on 2 CPU cores:
-    #   spgrasp train --config spgrasp_ros/configs/train/demo.yaml --out runs/demo
+    #   spgrasp train --config spgrasp_ros/presets/train/demo.yaml --out runs/demo
     "demo": Path(__file__).parent / "demo.pt",
 }
 

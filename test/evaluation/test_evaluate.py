@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
-from spgrasp_ros.evaluate import Tally, evaluate, evaluate_sequence, parse_data_spec
+from spgrasp_ros.evaluation.evaluate import Tally, evaluate, evaluate_sequence, parse_data_spec
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import save_checkpoint
 from spgrasp_ros.model.config import load_model_config
