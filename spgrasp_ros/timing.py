@@ -19,9 +19,27 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from contextlib import contextmanager, nullcontext
-from typing import Iterator
+from typing import Iterator, Sequence
 
+import numpy as np
 import torch
+
+
+def synchronize(device: torch.device | str) -> None:
+    """Wait for the device's queued work (CUDA); a no-op on the CPU."""
+    if torch.device(device).type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def summarise(values: Sequence[float]) -> dict[str, float]:
+    """median / p90 / p99 / mean / min / max of a series (all NaN when it is empty): the one summary of every
+    timing series the package reports (bench, eval, demo, diagnostics, the ROS overhead probe)."""
+    array = np.asarray(values, dtype=np.float64)
+    if array.size == 0:
+        return dict.fromkeys(("median", "p90", "p99", "mean", "min", "max"), float("nan"))
+    p50, p90, p99 = np.percentile(array, [50, 90, 99])
+    return {"median": float(p50), "p90": float(p90), "p99": float(p99), "mean": float(array.mean()),
+            "min": float(array.min()), "max": float(array.max())}
 
 
 class StageTimer:
@@ -37,7 +55,7 @@ class StageTimer:
 
     def _sync(self) -> None:
         if self._cuda:
-            torch.cuda.synchronize()
+            torch.cuda.synchronize()  # the current device: the one the stages run on
 
     def _event(self) -> int:
         if self._used == len(self._pool):

@@ -10,7 +10,7 @@ import pytest
 from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec
 from spgrasp_ros.model.checkpoints import load_checkpoint
 from spgrasp_ros.weights import BUNDLED, resolve_checkpoint
-from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
+from spgrasp_ros.tracker.build import build_tracker
 
 FLOOR = 0.91
 HELD_OUT = "synthetic:seed=300000,sequences=12"  # training uses seeds 0..4999, the reported figure 100000+
@@ -25,7 +25,7 @@ def test_demo_checkpoint_is_small_and_loads():
 def test_demo_model_accuracy_with_first_frame_prompt_only():
     model, config, _ = load_checkpoint(resolve_checkpoint("demo"))
     name, sequences = parse_data_spec(HELD_OUT)
-    tracker = GraspTracker(model, config, TrackerConfig(search_window=0.1, exclusive_masks=True))  # node's defaults
+    tracker = build_tracker(model, config)  # the deployed defaults, as the node runs
     results = evaluate(tracker, {name: sequences}, intervals=(0,), progress=False)
     cell = results[name]["interval_0"]
     assert cell["scored"] > 200

@@ -26,6 +26,8 @@ from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.evaluation.metrics import RectangleMetric
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.results import FrameResult
+from spgrasp_ros.settings import parse_size
+from spgrasp_ros.timing import summarise
 from spgrasp_ros.tracker.streaming import GraspTracker
 
 NEVER_OCCLUDED = -1  # key of the "frames since occlusion" histogram for objects never hidden so far
@@ -48,12 +50,12 @@ class Tally:
         """JSON-ready figures."""
         def rate(a: int, b: int) -> float | None:
             return a / b if b else None
-        latency = np.asarray(self.latencies_ms) if self.latencies_ms else np.zeros(1)
+        latency = summarise(self.latencies_ms or [0.0])
         return {
             "grasp_accuracy": rate(self.correct, self.scored), "scored": self.scored,
             "mask_iou": float(np.mean(self.mask_ious)) if self.mask_ious else None,
             "lost_rate": rate(self.lost, self.scored), "false_presence_rate": rate(self.false_presence, self.hidden),
-            "latency_ms": {"median": float(np.median(latency)), "p90": float(np.percentile(latency, 90))},
+            "latency_ms": {k: latency[k] for k in ("median", "p90")},
             "accuracy_by_frames_since_occlusion": {
                 str(k): {"accuracy": v[1] / v[0], "scored": v[0]} for k, v in sorted(self.since_occlusion.items())},
         }
@@ -212,7 +214,7 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
         seed, count = int(options.get("seed", 100000)), int(options.get("sequences", 20))
         config = SynthConfig()
         if "size" in options:
-            config = dataclasses.replace(config, size=tuple(int(v) for v in options["size"].lower().split("x")))
+            config = dataclasses.replace(config, size=parse_size(options["size"], f"size in {spec!r}"))
         if "frames" in options:
             config = dataclasses.replace(config, frames=int(options["frames"]))
         if "max_objects" in options:

@@ -1,7 +1,8 @@
 """A ready-to-run tracking session: checkpoint resolved and loaded on a device, warmed up, tunable, releasable.
 
 This is what the tracker node holds between configure and cleanup (and what ``spgrasp demo`` drives), kept
-ROS-free so it is tested without a ROS graph. Settings are the tracker node's parameters (config/tracker.yaml).
+ROS-free so it is tested without a ROS graph. Settings are the tracker node's parameters by name
+(config/tracker.yaml); any tracker setting not given keeps its ``TrackerConfig`` default.
 """
 
 from __future__ import annotations
@@ -9,49 +10,23 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
 import torch
 
 from spgrasp_ros.grasps.lift import Intrinsics, lift_grasps
-from spgrasp_ros.model.checkpoints import CheckpointError, load_checkpoint, read_checkpoint
-from spgrasp_ros.model.config import load_model_config
-from spgrasp_ros.weights import resolve_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.timing import StageTimer
-from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig, TrackerOutput
+from spgrasp_ros.tracker.build import load_tracker, resolve_device
+from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.streaming import GraspTracker, TrackerOutput
+from spgrasp_ros.weights import resolve_checkpoint
+
+__all__ = ["TrackerSession", "load_session", "load_text_detector", "resolve_device", "tune_text_detector"]
 
 log = logging.getLogger(__name__)
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available else cpu; otherwise the named device, checked to exist."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {name!r}: {error}") from error
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} requested but CUDA is not available (torch {torch.__version__})")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
-    elif device.type != "cpu":
-        raise ValueError(f"unsupported device {name!r} (use auto, cpu, cuda or cuda:N)")
-    return device
-
-
-def tracker_config(settings: dict, base: TrackerConfig = TrackerConfig()) -> TrackerConfig:
-    """The tracker's run-time settings from node parameters (missing keys keep ``base``'s values)."""
-    decode = dataclasses.replace(
-        base.decode,
-        **{k: settings[k] for k in ("position_threshold", "mask_threshold", "top_k", "readout_window")
-           if k in settings})
-    return dataclasses.replace(base, decode=decode,
-                               **{k: settings[k] for k in ("preprocess", "presence_threshold", "search_window",
-                                                           "search_growth", "exclusive_masks") if k in settings})
 
 
 class TrackerSession:
@@ -83,9 +58,9 @@ class TrackerSession:
             output.result = dataclasses.replace(output.result, grasps=grasps)
         return output
 
-    def tune(self, settings: dict) -> None:
-        """Apply changed run-time settings (thresholds, top-k) from the next frame on."""
-        self.tracker.config = tracker_config(settings, self.tracker.config)
+    def tune(self, settings: Mapping[str, Any]) -> None:
+        """Apply changed run-time settings (thresholds, top-k, windows, stage timing) from the next frame on."""
+        self.tracker.config = self.tracker.config.with_settings(settings)
         if "stage_timing" in settings:
             timing = settings["stage_timing"]
             self.tracker.timer = (self.tracker.timer or StageTimer(self.tracker.device)) if timing else None
@@ -111,35 +86,29 @@ class TrackerSession:
             torch.cuda.empty_cache()
 
 
-def load_session(settings: dict, logger=log) -> TrackerSession:
-    """Build a session from node parameters: resolve and check the checkpoint, load it, warm up.
+def load_session(settings: Mapping[str, Any], logger: Any = log) -> TrackerSession:
+    """Build a session from node parameters (``checkpoint``, ``device``, ``model_config``, ``warmup_frames``
+    and the tracker settings): resolve and check the checkpoint, load it, warm up.
 
     Raises FileNotFoundError / CheckpointError / ValueError with a message naming the problem.
     """
-    device = resolve_device(settings.get("device", "auto"))
-    path = resolve_checkpoint(settings.get("checkpoint", "demo"))
-    if settings.get("model_config"):
-        expected = load_model_config(settings["model_config"])
-        found, _, _ = read_checkpoint(path)
-        if found != expected:
-            raise CheckpointError(f"{path}: the checkpoint was trained with a different model config than "
-                                  f"{settings['model_config']!r} (checkpoint: {found.to_dict()})")
-    model, model_config, _ = load_checkpoint(path, device)
-    tracker = GraspTracker(model, model_config, tracker_config(settings), device)
-    session = TrackerSession(tracker, str(path))
+    checkpoint = settings.get("checkpoint", "demo")
+    tracker = load_tracker(checkpoint, settings.get("device", "auto"), TrackerConfig().with_settings(settings),
+                           model_config=settings.get("model_config", ""))
+    session = TrackerSession(tracker, str(resolve_checkpoint(checkpoint)))
     session.warm_up(int(settings.get("warmup_frames", 0)))
     session.tune(settings)
     logger.info(f"loaded {session.describe()}")
     return session
 
 
-def _text_config(settings: dict, base):
+def _text_config(settings: Mapping[str, Any], base):
     return dataclasses.replace(base, box_threshold=settings.get("text_box_threshold", base.box_threshold),
                                text_threshold=settings.get("text_threshold", base.text_threshold),
                                max_objects=settings.get("text_max_objects", base.max_objects))
 
 
-def load_text_detector(settings: dict, device: torch.device):
+def load_text_detector(settings: Mapping[str, Any], device: torch.device):
     """The Grounding DINO detector for text prompts from node parameters (``text_model`` etc.), warmed up; None
     when ``text_model`` is empty. Raises FileNotFoundError / ValueError naming a missing or bad model."""
     if not settings.get("text_model"):
@@ -153,6 +122,6 @@ def load_text_detector(settings: dict, device: torch.device):
     return detector
 
 
-def tune_text_detector(detector, settings: dict) -> None:
+def tune_text_detector(detector, settings: Mapping[str, Any]) -> None:
     """Apply changed text thresholds / object count from the next prompt on."""
     detector.config = _text_config(settings, detector.config)

@@ -26,6 +26,7 @@ from tqdm import tqdm
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import init_from_sam2, load_weights, read_checkpoint, save_checkpoint
 from spgrasp_ros.model.config import ModelConfig, load_model_config
+from spgrasp_ros.settings import apply_overrides
 from spgrasp_ros.training.clips import ClipConfig
 from spgrasp_ros.training.forward import ClipLoss
 from spgrasp_ros.training.loss import LossConfig
@@ -102,13 +103,6 @@ def _build(cls, data: Any):
     return cls(**values)
 
 
-def _set_dotted(tree: dict, key: str, value: Any) -> None:
-    parts = key.split(".")
-    for part in parts[:-1]:
-        tree = tree.setdefault(part, {})
-    tree[parts[-1]] = value
-
-
 def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> TrainConfig:
     """A YAML file (or the defaults) with ``key.sub=value`` overrides (values parsed as YAML)."""
     data = dataclasses.asdict(TrainConfig())
@@ -121,12 +115,7 @@ def load_train_config(path: str | Path | None, overrides: list[str] = ()) -> Tra
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} is not key=value")
-        key, text = item.split("=", 1)
-        _set_dotted(data, key, yaml.safe_load(text))
-    return _build(TrainConfig, data)
+    return _build(TrainConfig, apply_overrides(data, overrides))
 
 
 def _distributed() -> tuple[int, int, int]:

@@ -12,13 +12,13 @@ from spgrasp_ros.evaluation.evaluate import Tally, evaluate, evaluate_sequence, 
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import save_checkpoint
 from spgrasp_ros.model.config import load_model_config
-from spgrasp_ros.tracker.streaming import GraspTracker
+from spgrasp_ros.tracker.build import build_tracker
 
 
 def _tracker():
     config = load_model_config("test_tiny").replace(image_size=64)
     torch.manual_seed(0)
-    return GraspTracker(build_model(config), config), config
+    return build_tracker(build_model(config), config), config
 
 
 def test_counts_follow_the_ground_truth():

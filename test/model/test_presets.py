@@ -9,7 +9,7 @@ from hydra.utils import instantiate
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.config import load_model_config, preset_names
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.tracker.streaming import GraspTracker
+from spgrasp_ros.tracker.build import build_tracker
 
 GRASP_PARAMS = 4 * (2 * 256 * 256 + 256 * 32 + 2 * 256 + 32)  # four C->C->C/8 MLPs at C = 256
 
@@ -25,7 +25,7 @@ def test_official_variants_are_sam2_plus_grasp_hypernetworks(name):
     assert not set(theirs) - set(ours)
     assert all(ours[k].shape == theirs[k].shape for k in theirs)
     assert sum(ours[k].numel() for k in extra) == GRASP_PARAMS
-    tracker = GraspTracker(model, config, device="cpu")
+    tracker = build_tracker(model, config, device="cpu")
     frame = np.random.default_rng(0).integers(0, 255, (48, 64, 3), dtype=np.uint8)
     tracker.step(frame, Prompt.create(boxes=[[5, 5, 30, 30]]))
     assert tracker.step(frame).masks.shape == (1, 48, 64)
@@ -34,7 +34,7 @@ def test_official_variants_are_sam2_plus_grasp_hypernetworks(name):
 def test_large_input_size_and_presets_listed():
     assert {"tiny", "small", "base_plus", "large", "test_tiny"} <= set(preset_names())
     config = load_model_config("test_tiny").replace(image_size=1024)
-    tracker = GraspTracker(build_model(config), config)
+    tracker = build_tracker(build_model(config), config)
     frame = np.zeros((60, 80, 3), dtype=np.uint8)
     tracker.step(frame, Prompt.create(boxes=[[5, 5, 30, 30]]))
     out = tracker.step(frame)
@@ -45,7 +45,7 @@ def test_unavailable_device_and_bad_configs_are_clear_errors():
     config = load_model_config("test_tiny")
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="CUDA is not available"):
-            GraspTracker(build_model(config), config, device="cuda")
+            build_tracker(build_model(config), config, device="cuda")
     with pytest.raises(ValueError, match="multiple of 16"):
         config.replace(image_size=100)
     with pytest.raises(ValueError, match="unknown model preset 'huge'"):

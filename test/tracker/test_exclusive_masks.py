@@ -9,7 +9,8 @@ from spgrasp_ros.data.types import object_box
 from spgrasp_ros.model.checkpoints import load_checkpoint
 from spgrasp_ros.weights import resolve_checkpoint
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
+from spgrasp_ros.tracker.build import build_tracker
+from spgrasp_ros.tracker.config import TrackerConfig
 
 
 def _run(exclusive: bool, windows: list | None = None) -> list:
@@ -17,7 +18,7 @@ def _run(exclusive: bool, windows: list | None = None) -> list:
     later prompt (its own cohort), then three frames without prompts; the outputs of every frame. ``windows``
     gets, per frame, each object's search-window box [model px] for the next frame."""
     model, config, _ = load_checkpoint(resolve_checkpoint("demo"))
-    tracker = GraspTracker(model, config, TrackerConfig(search_window=0.1, exclusive_masks=exclusive))
+    tracker = build_tracker(model, config, TrackerConfig(search_window=0.1, exclusive_masks=exclusive))
     sequence = generate_clip(SynthConfig(frames=5, min_objects=2, max_objects=2, occlusion_probability=0.0),
                              100_123).to_sequence()
     first = sequence.frames[0]

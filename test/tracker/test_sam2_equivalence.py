@@ -10,7 +10,8 @@ import torch
 
 from sam2_reference import BOXES, moving_shapes_video, predictor_and_model
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.tracker.streaming import GraspTracker
+from spgrasp_ros.tracker.build import build_tracker
+from spgrasp_ros.tracker.config import TrackerConfig
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -27,7 +28,7 @@ def _run_both(tmp_path, object_score_bias: float):
         for object_id, box in enumerate(BOXES, start=1):
             predictor.add_new_points_or_box(state, frame_idx=0, obj_id=object_id, box=np.array(box))
         reference = {f: (logits[:, 0] > 0).numpy() for f, _, logits in predictor.propagate_in_video(state)}
-    tracker = GraspTracker(model, config)
+    tracker = build_tracker(model, config, TrackerConfig.paper())  # sam2's own rules: no window, overlaps
     ours = []
     for f in range(len(frames)):
         prompt = Prompt.create(boxes=BOXES) if f == 0 else None

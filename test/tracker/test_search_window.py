@@ -9,7 +9,8 @@ from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
-from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
+from spgrasp_ros.tracker.build import build_tracker
+from spgrasp_ros.tracker.config import TrackerConfig
 
 
 def test_boxes_grow_with_size_and_lost_frames():
@@ -33,7 +34,7 @@ def test_restrict_suppresses_masks_and_grasp_peaks_outside_the_window():
     config = load_model_config("test_tiny")
     torch.manual_seed(0)
     model = build_model(config)
-    tracker = GraspTracker(model, config)
+    tracker = build_tracker(model, config, TrackerConfig(search_window=0.0, exclusive_masks=False))
     frame = np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8)
     tracker.step(frame, Prompt.create(boxes=[[8, 8, 40, 40]]))
     cohort = tracker._cohorts[0]
@@ -53,7 +54,7 @@ def test_the_tracker_keeps_grasps_inside_the_grown_prompt_box():
     from spgrasp_ros.weights import resolve_checkpoint
 
     model, config, _ = load_checkpoint(resolve_checkpoint("demo"))
-    tracker = GraspTracker(model, config, TrackerConfig(search_window=0.1))
+    tracker = build_tracker(model, config, TrackerConfig(search_window=0.1, exclusive_masks=False))
     sequence = generate_clip(SynthConfig(frames=6, min_objects=3, max_objects=3, occlusion_probability=0.0),
                              100_999).to_sequence()
     first = sequence.frames[0]

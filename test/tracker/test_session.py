@@ -9,7 +9,8 @@ from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import CheckpointError, save_checkpoint
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.tracker.session import load_session, resolve_device, tracker_config
+from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.session import load_session, resolve_device
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,9 @@ def test_devices_are_checked():
 
 
 def test_parameters_map_onto_the_tracker_config():
-    config = tracker_config({"presence_threshold": 0.7, "top_k": 2, "position_threshold": 0.3, "mask_threshold": 0.4,
-                             "preprocess": "letterbox", "exclusive_masks": True, "checkpoint": "ignored",
-                             "readout_window": 3})
+    config = TrackerConfig().with_settings({"presence_threshold": 0.7, "top_k": 2, "position_threshold": 0.3, "mask_threshold": 0.4,
+                                            "preprocess": "letterbox", "exclusive_masks": True,
+                                            "checkpoint": "ignored", "readout_window": 3})
     assert (config.presence_threshold, config.preprocess, config.exclusive_masks) == (0.7, "letterbox", True)
     assert (config.decode.top_k, config.decode.position_threshold, config.decode.mask_threshold) == (2, 0.3, 0.4)
     assert config.decode.readout_window == 3

@@ -8,16 +8,18 @@ from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt, PromptError
-from spgrasp_ros.tracker.streaming import FrameError, GraspTracker, NotTrackingError, TrackerConfig
+from spgrasp_ros.tracker.build import build_tracker
+from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.streaming import FrameError, NotTrackingError
 
 
-def _tracker(image_size=128, preprocess=RESIZE, **changes):
+def _tracker(image_size=128, preprocess=RESIZE, search_window=TrackerConfig.search_window, **changes):
     config = load_model_config("test_tiny").replace(image_size=image_size, **changes)
     torch.manual_seed(0)
     model = build_model(config)
     with torch.no_grad():  # random weights sit at the presence threshold; make objects clearly present
         model.sam_mask_decoder.pred_obj_score_head.layers[-1].bias.fill_(3.0)
-    return GraspTracker(model, config, TrackerConfig(preprocess=preprocess))
+    return build_tracker(model, config, TrackerConfig(preprocess=preprocess, search_window=search_window))
 
 
 def _frames(count, size=(96, 64), seed=0):
@@ -45,9 +47,10 @@ def test_memory_is_bounded_over_5000_frames():
             signatures[index] = _state_signature(tracker)
     assert tracker.frame_index == 4999
     assert signatures[100] == signatures[1000] == signatures[4999], signatures
-    # prompt frame (full) + 6 recent (full) + 9 pointer-only entries, for one batched cohort of two objects
+    # prompt frame (full) + 6 recent (full) + 9 pointer-only entries, for one batched cohort of two objects,
+    # and the cohort's search-window boxes (the deployed default)
     count, size = signatures[4999]
-    assert count == 4 * 7 + 2 * 9, count  # features, pos enc, pointer, score per full entry; 2 per pointer entry
+    assert count == 4 * 7 + 2 * 9 + 1, count  # features, pos enc, pointer, score per full entry; 2 per pointer entry
 
 
 def test_append_remove_reset_and_ids():
@@ -173,8 +176,8 @@ def test_shorter_memory_of_a_checkpoint_tracks_past_it(tmp_path):
     save_checkpoint(tmp_path / "model.pt", build_model(config), config)
     model, short, _ = load_checkpoint(tmp_path / "model.pt", n_hist=2)
     with pytest.raises(ValueError, match="built for n_hist=2, the config says n_hist=4"):
-        GraspTracker(model, config)
-    tracker = GraspTracker(model, short)
+        build_tracker(model, config)
+    tracker = build_tracker(model, short)
     frames = _frames(8)
     tracker.step(next(frames), Prompt.create(boxes=[[10, 10, 40, 40]]))
     for frame in frames:
@@ -183,7 +186,7 @@ def test_shorter_memory_of_a_checkpoint_tracks_past_it(tmp_path):
 
 
 def test_no_memory_mode_keeps_only_the_prompt_frame():
-    tracker = _tracker(n_hist=0)
+    tracker = _tracker(n_hist=0, search_window=0.0)  # no window box: the state is the memory alone
     frames = _frames(12)
     tracker.step(next(frames), Prompt.create(boxes=[[10, 10, 40, 40]]))
     counts = set()
@@ -197,7 +200,7 @@ def test_no_memory_mode_keeps_only_the_prompt_frame():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (torch.cuda.is_available() is False)")
 def test_cuda_bf16_agrees_with_cpu_float32():
     cpu, gpu = _tracker(image_size=256), _tracker(image_size=256)
-    gpu = GraspTracker(gpu.model, gpu.model_config, gpu.config, device="cuda")
+    gpu = build_tracker(gpu.model, gpu.model_config, gpu.config, device="cuda")
     frames = list(_frames(10))
     prompt = Prompt.create(boxes=[[10, 10, 40, 40], [50, 20, 90, 60]])
     for index, frame in enumerate(frames):

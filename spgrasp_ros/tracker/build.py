@@ -1,0 +1,68 @@
+"""The one way to assemble a tracker: from a model (``build_tracker``) or from a checkpoint (``load_tracker``).
+
+The tracker node's session, ``spgrasp eval``, ``spgrasp bench``, the demo and the tests all build their
+trackers here, so they run the same defaults (``TrackerConfig()``) unless they say otherwise.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from spgrasp_ros.model.checkpoints import CheckpointError, load_checkpoint, read_checkpoint
+from spgrasp_ros.model.config import ModelConfig, load_model_config
+from spgrasp_ros.model.spgrasp import SPGrasp
+from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.memory_selection import MemorySelection
+from spgrasp_ros.tracker.optimised import OptimisedConfig, OptimisedTracker
+from spgrasp_ros.tracker.streaming import GraspTracker
+from spgrasp_ros.weights import resolve_checkpoint
+
+
+def resolve_device(name: str) -> torch.device:
+    """``auto`` -> cuda when available else cpu; otherwise the named device, checked to exist (ValueError)."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError as error:
+        raise ValueError(f"unknown device {name!r}: {error}") from error
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r} requested but CUDA is not available (torch {torch.__version__})")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
+    elif device.type != "cpu":
+        raise ValueError(f"unsupported device {name!r} (use auto, cpu, cuda or cuda:N)")
+    return device
+
+
+def build_tracker(model: SPGrasp, model_config: ModelConfig, config: TrackerConfig | None = None,
+                  device: str | torch.device | None = None, precision: str = "auto",
+                  optimised: OptimisedConfig | None = None,
+                  memory_selection: MemorySelection | None = None) -> GraspTracker:
+    """A tracker on ``model`` (moved to ``device``, default: where it is) with ``config`` (default: the
+    deployed ``TrackerConfig()``); ``optimised`` makes it an ``OptimisedTracker`` with those options."""
+    if optimised is not None:
+        return OptimisedTracker(model, model_config, config, device, precision, memory_selection, optimised)
+    return GraspTracker(model, model_config, config, device, precision, memory_selection)
+
+
+def load_tracker(checkpoint: str = "demo", device: str = "auto", config: TrackerConfig | None = None,
+                 n_hist: int | None = None, model_config: str = "", precision: str = "auto",
+                 optimised: OptimisedConfig | None = None) -> GraspTracker:
+    """A tracker on a checkpoint (a bundled name such as ``demo`` or a file) on ``device`` (auto, cpu, cuda,
+    cuda:N). ``n_hist``: run the weights with another memory length (0: the no-memory ablation);
+    ``model_config``: a preset or YAML the checkpoint must have been trained with ('' = no check).
+
+    Raises FileNotFoundError / CheckpointError / ValueError naming the problem.
+    """
+    resolved = resolve_device(device)
+    path = resolve_checkpoint(checkpoint)
+    if model_config:
+        expected = load_model_config(model_config)
+        found, _, _ = read_checkpoint(path)
+        if found != expected:
+            raise CheckpointError(f"{path}: the checkpoint was trained with a different model config than "
+                                  f"{model_config!r} (checkpoint: {found.to_dict()})")
+    model, loaded_config, _ = load_checkpoint(path, resolved, n_hist=n_hist)
+    return build_tracker(model, loaded_config, config, resolved, precision, optimised)

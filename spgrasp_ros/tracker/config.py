@@ -1,0 +1,85 @@
+"""What the tracker does, as one frozen record: the single source of the tracker's defaults.
+
+The defaults are what the robot runs: the tracker node's parameters (``config/tracker.yaml``), ``spgrasp eval``,
+``spgrasp bench`` and ``spgrasp demo`` all take them from here. The plain model of the paper (no search window,
+overlapping masks, the peak pixel's angle and width) is ``TrackerConfig.paper()``, or ``--search-window 0
+--no-exclusive-masks --readout-window 1`` on the command line.
+
+How the tracker runs (numeric precision, compilation, one host copy) is not behaviour and lives elsewhere:
+``precision`` is an argument of ``GraspTracker`` (``resolve_precision`` below), compilation is
+``tracker.optimised.OptimisedTracker`` with its ``OptimisedConfig``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+
+from spgrasp_ros.grasps.decode import DecodeConfig
+from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+DECODE_SETTINGS = ("position_threshold", "mask_threshold", "top_k", "readout_window")  # DecodeConfig fields
+#                  a node may set; the others are fixed by how the model was trained
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    """Run-time behaviour of the tracker (tunable without rebuilding the model)."""
+
+    preprocess: str = RESIZE  # "resize" (sam2's stretch to a square) or "letterbox"
+    presence_threshold: float = 0.5  # visible when sigmoid(object score) >= this (0.5: SAM 2's own rule)
+    search_window: float = 0.1  # > 0: masks and grasps only within the last box grown by this x the object's
+    #                             size (the prompt box on a box-prompt frame); 0 = anywhere (search_window.py)
+    search_growth: float = 0.25  # the window grows by this x the object's size per frame the object is lost
+    exclusive_masks: bool = True  # each pixel belongs to at most one tracked object (the highest mask logit;
+    #                               sam2's non-overlap constraint) before masks and grasps are read out and
+    #                               the search windows follow the masks
+    decode: DecodeConfig = field(default_factory=DecodeConfig)  # peak picking and read-out of the grasp maps
+
+    def __post_init__(self) -> None:
+        if self.preprocess not in (RESIZE, LETTERBOX):
+            raise ValueError(f"preprocess must be {RESIZE!r} or {LETTERBOX!r}, got {self.preprocess!r}")
+        if not 0.0 <= self.presence_threshold <= 1.0:
+            raise ValueError(f"presence_threshold must be in [0, 1], got {self.presence_threshold}")
+        if self.search_window < 0 or self.search_growth < 0:
+            raise ValueError(f"search_window and search_growth must be >= 0, got {self.search_window}, "
+                             f"{self.search_growth}")
+
+    @classmethod
+    def paper(cls) -> "TrackerConfig":
+        """The plain SPGrasp model as the paper runs it: no search window, overlapping masks, grasp angle and
+        width read at the peak pixel."""
+        return cls(search_window=0.0, exclusive_masks=False, decode=DecodeConfig(readout_window=1))
+
+    def with_settings(self, settings: Mapping[str, Any]) -> "TrackerConfig":
+        """This config with the tracker settings among ``settings`` (node parameters by name: the fields
+        here and ``DECODE_SETTINGS``) replaced; other keys are ignored."""
+        decode = dataclasses.replace(self.decode, **{k: settings[k] for k in DECODE_SETTINGS if k in settings})
+        own = {f.name for f in dataclasses.fields(self)} - {"decode"}
+        return dataclasses.replace(self, decode=decode, **{k: settings[k] for k in own if k in settings})
+
+    def settings(self) -> dict[str, Any]:
+        """The flat name -> value view that ``with_settings`` reads (the tracker node's parameter names)."""
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "decode"}
+        values.update({k: getattr(self.decode, k) for k in DECODE_SETTINGS})
+        return values
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> str:
+    """``auto`` -> ``bfloat16`` on CUDA, ``float32`` elsewhere; ``float32`` / ``bfloat16`` as given."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision == "auto":
+        return "bfloat16" if torch.device(device).type == "cuda" else "float32"
+    return precision
+
+
+def autocast(device: torch.device, precision: str = "auto"):
+    """The autocast context of ``precision`` on ``device`` (disabled for float32)."""
+    if resolve_precision(precision, device) == "bfloat16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return torch.autocast(device.type, enabled=False)

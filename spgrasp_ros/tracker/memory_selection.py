@@ -1,0 +1,51 @@
+"""Which past frames and pointers condition the current frame, and what each frame leaves in memory.
+
+This is the one replaceable piece of the tracker's memory: a ``MemorySelection`` makes each cohort's
+``MemoryBank``, hands sam2's memory attention (``SAM2Base._prepare_memory_conditioned_features``) the
+``output_dict`` it reads for a frame, and commits a processed frame's entry. sam2 picks from that dict by
+frame index (the prompt frames, the last ``n_hist`` frames' spatial memory, the last ``max_obj_ptrs - 1``
+pointers), so a policy that keeps other frames (confident ones, anchors) presents them under the indices it
+wants read.
+
+``RecentFrames`` is SAM 2's and SPGrasp's rule (Mei et al. 2025, Sec. III-B: the N_hist most recent states):
+every frame is written, the newest ones are read. It reproduces sam2's video predictor exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from spgrasp_ros.model.config import ModelConfig
+from spgrasp_ros.model.spgrasp import HeadOutputs
+from spgrasp_ros.tracker.memory_bank import MemoryBank
+
+
+class MemorySelection(Protocol):
+    """The memory policy of a tracker (``GraspTracker(memory_selection=...)``)."""
+
+    def new_bank(self, prompt_frame: int, entry: dict, model_config: ModelConfig) -> MemoryBank:
+        """The bank of a cohort prompted on ``prompt_frame`` with that frame's memory ``entry`` (batch B)."""
+
+    def memory(self, bank: MemoryBank, frame_index: int) -> dict:
+        """The ``output_dict`` sam2 reads on ``frame_index``: {"cond_frame_outputs": {frame: entry},
+        "non_cond_frame_outputs": {frame: entry}}."""
+
+    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs) -> None:
+        """Keep (or not) the memory ``entry`` of the processed frame ``frame_index``, whose decoder outputs
+        (masks, object scores, predicted IoU; [B, ...]) were ``heads``."""
+
+
+class RecentFrames:
+    """Every frame is written; sam2 reads the most recent ones (the bank keeps exactly what it reads)."""
+
+    def new_bank(self, prompt_frame: int, entry: dict, model_config: ModelConfig) -> MemoryBank:
+        """A FIFO bank of ``model_config.n_hist`` spatial memories and ``max_obj_ptrs`` pointers."""
+        return MemoryBank(prompt_frame, entry, model_config.n_hist, model_config.max_obj_ptrs)
+
+    def memory(self, bank: MemoryBank, frame_index: int) -> dict:
+        """The whole bank, as sam2 keeps it."""
+        return bank.as_sam2_dict()
+
+    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs) -> None:
+        """Push the entry (the bank trims what sam2 will no longer read)."""
+        bank.push(frame_index, entry)

@@ -1,0 +1,147 @@
+"""From the decoder outputs of every tracked object to one frame's result on the host: the one read-out path.
+
+The results of all N objects are computed on the device and packed into two blocks, one float32
+[N, 6K + 2] (per grasp slot: score, centre x/y, angle, width, valid; then presence and mask area) and one bool
+[N, H*W + H + W] (the mask at input resolution, then its row and column occupancy), so they come back to the
+host in at most two copies (one with ``OptimisedTracker``'s pinned buffer). Masks are sam2's: the low-res
+logits upsampled bilinearly to the input, > 0. Grasps are decoded from the activated maps
+(``grasps.decode``). With exclusive masks, sam2's non-overlap constraint is applied across all objects first.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from spgrasp_ros.grasps.decode import DecodeConfig, decode_grasps
+from spgrasp_ros.grasps.frame_geometry import RESIZE, FrameGeometry
+from spgrasp_ros.model.channels import activate
+from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
+from spgrasp_ros.results import FrameResult, Grasp, ObjectState
+
+
+@dataclass
+class TrackerOutput:
+    """One frame's result: the ROS-facing record plus the masks.
+
+    masks: [N, H, W] bool at input resolution, in the order of ``result.objects`` (ascending id);
+    created_ids: the ids of the objects this frame's prompt created, in the prompt's order (boxes, clicks,
+    masks).
+    """
+
+    result: FrameResult
+    masks: np.ndarray
+    created_ids: list[int] = field(default_factory=list)
+
+    def label_image(self) -> np.ndarray:
+        """[H, W] uint8 label image: pixel = id of the object whose mask covers it (ids above 255 read 255; where
+        masks overlap the higher id wins), 0 = background. The inverse is ``masks_from_label_image``."""
+        height, width = self.masks.shape[1:] if self.masks.ndim == 3 else self.result.image_size[::-1]
+        labels = np.zeros((height, width), np.uint8)
+        for state, mask in zip(self.result.objects, self.masks):
+            labels[mask] = min(state.id, 255)
+        return labels
+
+
+def masks_from_label_image(labels: np.ndarray, result: FrameResult) -> np.ndarray | None:
+    """[N, H, W] bool masks in the order of ``result.objects`` from an [H, W] label image
+    (``TrackerOutput.label_image``), or None without objects."""
+    return np.stack([labels == min(s.id, 255) for s in result.objects]) if result.objects else None
+
+
+def exclusive_heads(model: SPGrasp, heads: list[HeadOutputs], geometry: FrameGeometry) -> list[HeadOutputs]:
+    """``heads`` of all cohorts with sam2's non-overlap constraint across every tracked object: where another
+    object's mask logit is higher, an object's logit is clamped to -10, so neither its mask nor its grasps
+    (``decode_grasps`` keeps grasps inside the mask) reach a pixel that another object claims more strongly.
+    The memory keeps each object's own mask (sam2's default, non_overlap_masks_for_mem_enc false)."""
+    counts = [h.object_logits.shape[0] for h in heads]
+    if sum(counts) < 2:
+        return heads
+    logits = model._apply_non_overlapping_constraints(torch.cat([h.object_logits for h in heads]))
+    size = model.image_size
+    readout = []
+    for head, low in zip(heads, logits.split(counts)):
+        full = head.object_logits_full if geometry.mode == RESIZE else F.interpolate(
+            low, size=(size, size), mode="bilinear", align_corners=False)
+        readout.append(dataclasses.replace(head, object_logits=low, object_logits_full=full))
+    return readout
+
+
+def pack_results(logits: torch.Tensor, grasp_logits: torch.Tensor, score_logits: torch.Tensor,
+                 full: torch.Tensor | None, region: torch.Tensor | None, input_size: tuple[int, int],
+                 content_box: tuple[int, int, int, int] | None, model_size: int, decode: DecodeConfig
+                 ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The packed results (module notes) of N objects on their device: logits [N, 1, h, w], grasp_logits
+    [N, 4, h, w], score_logits [N, 1]; for letterboxed inputs full [N, 1, S, S], the map cells inside the
+    image ``region`` [h, w] bool and the ``content_box`` in model px (else None, None, None)."""
+    maps = activate(torch.cat([grasp_logits, logits], dim=1))
+    decoded = decode_grasps(maps, model_size, decode, region)
+    width, height = input_size
+    if content_box is not None:
+        x0, y0, x1, y1 = content_box
+        logits = full[:, :, y0:y1, x0:x1]
+    masks = F.interpolate(logits, size=(height, width), mode="bilinear", align_corners=False)[:, 0] > 0
+    n = masks.shape[0]
+    floats = torch.cat([decoded.scores.float(), decoded.centers.float().reshape(n, -1), decoded.angles.float(),
+                        decoded.widths.float(), decoded.valid.float(), score_logits.float().sigmoid(),
+                        masks.sum(dim=(1, 2))[:, None].float()], dim=1)
+    bits = torch.cat([masks.reshape(n, -1), masks.any(dim=2), masks.any(dim=1)], dim=1)
+    return floats, bits
+
+
+def unpack_results(floats: np.ndarray, bits: np.ndarray, input_size: tuple[int, int]) -> dict[str, np.ndarray]:
+    """The host blocks of ``pack_results`` as named arrays (views): scores/angles/widths/valid [N, K],
+    centers [N, K, 2], presence/area [N], masks [N, H, W], rows [N, H], cols [N, W]."""
+    (n, k), (width, height) = (floats.shape[0], (floats.shape[1] - 2) // 6), input_size
+    return {"scores": floats[:, :k], "centers": floats[:, k:3 * k].reshape(n, k, 2),
+            "angles": floats[:, 3 * k:4 * k], "widths": floats[:, 4 * k:5 * k], "valid": floats[:, 5 * k:6 * k],
+            "presence": floats[:, 6 * k], "area": floats[:, 6 * k + 1],
+            "masks": bits[:, :height * width].reshape(n, height, width),
+            "rows": bits[:, height * width:height * width + height], "cols": bits[:, height * width + height:]}
+
+
+def frame_output(ids: list[int], frames_lost: list[int], prompt_frames: list[int], host: dict[str, np.ndarray],
+                 geometry: FrameGeometry, frame_index: int, start: float, presence_threshold: float,
+                 jaw_ratio: float) -> tuple[TrackerOutput, list[int]]:
+    """The frame's output from the unpacked results of the objects ``ids`` (in batch order), and their updated
+    lost-frame counters (same order) for the tracker to commit. ``start``: ``time.perf_counter()`` at intake."""
+    rows, cols, masks = host["rows"], host["cols"], host["masks"]
+    lost = list(frames_lost)
+    states, grasps = [], []
+    centers, angles, widths = geometry.grasps_to_input(host["centers"].reshape(-1, 2), host["angles"].reshape(-1),
+                                                       host["widths"].reshape(-1))
+    k = host["scores"].shape[1]
+    for b, object_id in enumerate(ids):
+        visible = bool(host["presence"][b] >= presence_threshold) and bool(host["area"][b] > 0)
+        lost[b] = 0 if visible else lost[b] + 1
+        bbox = (0.0, 0.0, 0.0, 0.0)
+        if host["area"][b] > 0:
+            ys, xs = np.flatnonzero(rows[b]), np.flatnonzero(cols[b])
+            bbox = (float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1))
+        states.append(ObjectState(object_id, visible, float(host["presence"][b]), int(host["area"][b]), bbox,
+                                  frame_index - prompt_frames[b], lost[b]))
+        if not visible:
+            continue
+        for j in range(k):
+            if host["valid"][b, j]:
+                n = b * k + j
+                grasps.append(Grasp(object_id, float(host["scores"][b, j]),
+                                    (float(centers[n, 0]), float(centers[n, 1])), float(angles[n]),
+                                    float(widths[n]), float(widths[n] * jaw_ratio)))
+    order = np.argsort(ids, kind="stable")
+    result = FrameResult(image_size=geometry.input_size, frame_index=frame_index,
+                         objects=tuple(states[i] for i in order), grasps=tuple(sorted(grasps, key=lambda g: -g.score)),
+                         processing_ms=(time.perf_counter() - start) * 1000.0)
+    return TrackerOutput(result, masks[order]), lost
+
+
+def empty_output(geometry: FrameGeometry, frame_index: int, start: float) -> TrackerOutput:
+    """The output of a frame with nothing tracked (after a clearing prompt)."""
+    width, height = geometry.input_size
+    result = FrameResult(geometry.input_size, frame_index, processing_ms=(time.perf_counter() - start) * 1000.0)
+    return TrackerOutput(result, np.zeros((0, height, width), dtype=bool))
