@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -117,6 +117,6 @@ class StageFlops:
         return flops
 
 
-def stage(timer: StageTimer | StageFlops | None, name: str):
+def stage(timer: StageTimer | StageFlops | None, name: str) -> AbstractContextManager:
     """``timer.stage(name)``, or a no-op context without a timer."""
     return timer.stage(name) if timer is not None else nullcontext()

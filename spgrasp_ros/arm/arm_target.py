@@ -64,14 +64,17 @@ class RigidTransform:
 
     @classmethod
     def identity(cls) -> "RigidTransform":
+        """No rotation, no translation."""
         return cls(np.zeros(3), Rotation.identity())
 
     @classmethod
     def from_quaternion(cls, xyz: Sequence[float], quaternion: Sequence[float]) -> "RigidTransform":
+        """From a translation [m] and a unit quaternion (x, y, z, w)."""
         return cls(_vector(xyz, 3, "translation (x, y, z)"), rotation_from_quaternion(quaternion))
 
     @classmethod
     def from_rpy(cls, xyz: Sequence[float], rpy: Sequence[float]) -> "RigidTransform":
+        """From a translation [m] and roll, pitch, yaw [rad] (ROS's fixed-axis convention)."""
         return cls(_vector(xyz, 3, "translation (x, y, z)"), rotation_from_rpy(rpy))
 
     @classmethod
@@ -86,6 +89,7 @@ class RigidTransform:
         return by_rpy if by_rpy.rotation.magnitude() > 1e-9 else by_quaternion
 
     def apply_point(self, point: Sequence[float]) -> np.ndarray:
+        """The point (x, y, z) in the target frame."""
         return self.rotation.apply(np.asarray(point, dtype=float)) + self.translation
 
     def apply_pose(self, position: Sequence[float], orientation: Rotation) -> tuple[np.ndarray, Rotation]:
@@ -108,10 +112,12 @@ class Workspace:
                              f"(min {low.tolist()}, max {high.tolist()})")
 
     def contains(self, point: Sequence[float]) -> bool:
+        """Whether the point lies inside the box (bounds included)."""
         p = np.asarray(point, dtype=float)
         return bool(np.isfinite(p).all() and (p >= self.minimum).all() and (p <= self.maximum).all())
 
     def describe(self) -> str:
+        """The bounds, for messages."""
         return ", ".join(f"{axis} [{lo:g}, {hi:g}]" for axis, lo, hi in zip("xyz", self.minimum, self.maximum))
 
 
@@ -197,6 +203,7 @@ class ArmTarget:
     gripper_command: float  # in the gripper's command units
 
     def describe(self) -> str:
+        """One line for logs."""
         x, y, z = self.position
         qx, qy, qz, qw = self.orientation
         return (f"object {self.object_id} (score {self.score:.2f}): position ({x:.3f}, {y:.3f}, {z:.3f}) m, "
@@ -283,10 +290,12 @@ class ArmTargetPlanner:
 
     @property
     def settings(self) -> TargetSettings:
+        """The rules targets are made by."""
         return self._settings
 
     @settings.setter
     def settings(self, settings: TargetSettings) -> None:
+        """Change the rules from the next plan on."""
         if settings.object_id != self._settings.object_id:
             self._locked = None
         self._settings = settings
@@ -304,6 +313,8 @@ class ArmTargetPlanner:
 
     def plan(self, result: FrameResult, stamp_s: float, now_s: float,
              camera_to_base: RigidTransform) -> Plan:
+        """The arm target for the selected object's best posed grasp in ``result`` (stamped ``stamp_s``, now
+        ``now_s``, both [s]), or why there is none."""
         settings = self._settings
         age = stamp_age_s(stamp_s, now_s)
         if is_stale(stamp_s, now_s, settings.stale_timeout_s):

@@ -104,6 +104,7 @@ class ListSource(FrameSource):
         return len(self._loaders)
 
     def read(self) -> RgbdFrame | None:
+        """The next image (and depth), or None after the last."""
         if self._next >= len(self._loaders):
             if not self.loop:
                 return None
@@ -149,6 +150,7 @@ class CaptureSource(FrameSource):
             raise FrameSourceError(f"{self.name}: cannot seek to start frame {self._start}")
 
     def read(self) -> RgbdFrame | None:
+        """The next frame, or None at the end of the video (or when the camera stops)."""
         ok, bgr = self._capture.read()
         if not ok and self.loop:
             self._capture.set(cv2.CAP_PROP_POS_FRAMES, self._start)
@@ -160,6 +162,7 @@ class CaptureSource(FrameSource):
         return rgb, None
 
     def close(self) -> None:
+        """Release the video file or camera."""
         self._capture.release()
 
 

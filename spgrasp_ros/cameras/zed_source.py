@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import cv2
 import numpy as np
@@ -151,7 +152,7 @@ def _describe(code) -> str:
 class ZedCamera:
     """An open ZED camera or .svo recording; use ``ZedCamera.open``, then ``grab()`` and ``close()``."""
 
-    def __init__(self, sl: ModuleType, camera, settings: ZedSettings, info: ZedInfo, open_status: str) -> None:
+    def __init__(self, sl: ModuleType, camera: Any, settings: ZedSettings, info: ZedInfo, open_status: str) -> None:
         self._sl = sl
         self._camera = camera  # an opened sl.Camera
         self.settings = settings

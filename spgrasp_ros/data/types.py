@@ -16,6 +16,7 @@ from typing import Callable
 
 import cv2
 import numpy as np
+from numpy.typing import ArrayLike
 
 
 class DatasetError(ValueError):
@@ -44,7 +45,7 @@ class GraspSet:
         return cls(np.zeros((0, 2)), z, z.copy(), z.copy())
 
     @classmethod
-    def create(cls, centers, angles, widths, jaws) -> "GraspSet":
+    def create(cls, centers: ArrayLike, angles: ArrayLike, widths: ArrayLike, jaws: ArrayLike) -> "GraspSet":
         """From array-likes; angles are wrapped to [-pi/2, pi/2)."""
         centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
         angles = (np.asarray(angles, dtype=np.float64).reshape(-1) + np.pi / 2) % np.pi - np.pi / 2

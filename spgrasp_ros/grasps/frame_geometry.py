@@ -97,7 +97,8 @@ class FrameGeometry:
         mapped_angle = (mapped_angle + np.pi / 2) % np.pi - np.pi / 2
         return to_points(center), mapped_angle, np.asarray(width, dtype=np.float64) * length
 
-    def grasps_to_input(self, center: np.ndarray, angle: np.ndarray, width: np.ndarray):
+    def grasps_to_input(self, center: np.ndarray, angle: np.ndarray, width: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Model-space grasps -> input pixels: center [N, 2], angle [N] rad, width [N] px.
 
         The jaw-to-jaw segment is mapped exactly (under ``resize`` its angle and length change with the
@@ -106,7 +107,8 @@ class FrameGeometry:
         angle = np.asarray(angle, dtype=np.float64)
         return self._map_grasps(center, angle, width, 1.0 / self.scale, self.points_to_input)
 
-    def grasps_to_model(self, center: np.ndarray, angle: np.ndarray, width: np.ndarray):
+    def grasps_to_model(self, center: np.ndarray, angle: np.ndarray, width: np.ndarray
+                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Inverse of ``grasps_to_input``."""
         angle = np.asarray(angle, dtype=np.float64)
         return self._map_grasps(center, angle, width, self.scale, self.points_to_model)

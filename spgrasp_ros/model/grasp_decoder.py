@@ -24,8 +24,7 @@ adds a residual to the angle maps only, and also sees the image encoder's high-r
 [C/8, 4H, 4W] and [C/4, 2H, 2W] maps SAM 2 adds while upscaling, the second one upsampled): local appearance
 that the C/8-channel upscaled embedding squeezes out (the demo model's square angles did not depend on the
 square's rotation). Width stays with the grasp refiner: one refiner that saw these features for all three maps
-read the local appearance as the opening too (disc widths ~0.4x too small). Demo configuration with
-``angle_any_valid``, 100 held-out sequences: wrong angles on squares 12.5 % -> 10.9 %, overall 83.6 % -> 84.5 %.
+read the local appearance as the opening too (disc widths came out far too small).
 """
 
 from __future__ import annotations
@@ -155,8 +154,10 @@ class GraspMaskDecoder(MaskDecoder):
             object_score_logits = iou.new_full((batch, 1), 10.0)
         return DecoderOutput(masks, iou, mask_tokens, object_score_logits, grasp_logits)
 
-    def predict_masks(self, image_embeddings, image_pe, sparse_prompt_embeddings, dense_prompt_embeddings,
-                      repeat_image, high_res_features=None):
+    def predict_masks(self, image_embeddings: torch.Tensor, image_pe: torch.Tensor,
+                      sparse_prompt_embeddings: torch.Tensor, dense_prompt_embeddings: torch.Tensor,
+                      repeat_image: bool, high_res_features: list[torch.Tensor] | None = None
+                      ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         """SAM 2's interface (used by the inherited ``forward`` and thus by every SAM2Base method)."""
         if repeat_image:
             image_embeddings = torch.repeat_interleave(image_embeddings, sparse_prompt_embeddings.size(0), dim=0)

@@ -78,7 +78,7 @@ def resolve_precision(precision: str, device: torch.device | str) -> str:
     return precision
 
 
-def autocast(device: torch.device, precision: str = "auto"):
+def autocast(device: torch.device, precision: str = "auto") -> torch.autocast:
     """The autocast context of ``precision`` on ``device`` (disabled for float32)."""
     if resolve_precision(precision, device) == "bfloat16":
         return torch.autocast(device.type, dtype=torch.bfloat16)

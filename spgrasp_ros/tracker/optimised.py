@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 from contextlib import ExitStack
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -48,7 +49,7 @@ class OptimisedConfig:
             raise ValueError(f"memory_shapes must be one of {MEMORY_SHAPES}, got {self.memory_shapes!r}")
 
 
-def clone_outputs(value):
+def clone_outputs(value: Any) -> Any:
     """Tensors (also inside dicts, lists, tuples and dataclasses) cloned: CUDA-graph outputs are overwritten
     by the graph's next replay, and the tracker keeps some (memory entries) for later frames."""
     if torch.is_tensor(value):

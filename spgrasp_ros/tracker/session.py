@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 import cv2
 import numpy as np
@@ -25,6 +25,9 @@ from spgrasp_ros.tracker.streaming import GraspTracker, TrackerOutput
 from spgrasp_ros.weights import resolve_checkpoint
 
 __all__ = ["TrackerSession", "load_session", "load_text_detector", "resolve_device", "tune_text_detector"]
+
+if TYPE_CHECKING:
+    from spgrasp_ros.text import TextDetector
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ def _text_config(settings: Mapping[str, Any], base):
                                max_objects=settings.get("text_max_objects", base.max_objects))
 
 
-def load_text_detector(settings: Mapping[str, Any], device: torch.device):
+def load_text_detector(settings: Mapping[str, Any], device: torch.device) -> "TextDetector | None":
     """The Grounding DINO detector for text prompts from node parameters (``text_model`` etc.), warmed up; None
     when ``text_model`` is empty. Raises FileNotFoundError / ValueError naming a missing or bad model."""
     if not settings.get("text_model"):
@@ -122,6 +125,6 @@ def load_text_detector(settings: Mapping[str, Any], device: torch.device):
     return detector
 
 
-def tune_text_detector(detector, settings: Mapping[str, Any]) -> None:
+def tune_text_detector(detector: "TextDetector", settings: Mapping[str, Any]) -> None:
     """Apply changed text thresholds / object count from the next prompt on."""
     detector.config = _text_config(settings, detector.config)

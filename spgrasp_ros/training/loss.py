@@ -10,11 +10,10 @@ Per object and frame, on the decoder's maps (model input / 4):
   square's centre, see ``data/labels.py``) is scored against whichever of the two is nearer the prediction;
   the paper's single target there is one of two opposite (cos 2θ, sin 2θ) vectors, so its MSE optimum is
   (0, 0), an undefined angle (a demo model trained without it predicted square angles that did not depend
-  on the square's rotation). Demo configuration, 5000 steps, 100 held-out sequences, first-frame prompt:
-  wrong angles on squares 24.8 % -> 12.5 %, overall accuracy 82.3 % -> 83.6 %;
+  on the square's rotation);
 - width: the paper's class-balanced BCE is biased for a continuous target: with positive weight w the
-  optimum is sigmoid = w t / (w t + 1 - t) (t = 0.2, w = 10 -> 0.71, a 3.5x too wide grasp; measured on the
-  demo model). ``width_on_grasps_only`` uses a plain BCE on grasp pixels instead, whose optimum is t;
+  optimum is sigmoid = w t / (w t + 1 - t) (t = 0.2, w = 10 -> 0.71, a 3.5x too wide grasp).
+  ``width_on_grasps_only`` uses a plain BCE on grasp pixels instead, whose optimum is t;
 - weights 5 (position), 5 + 5 (angle), 1 (width), 1 (object) as in the paper (the public code: 5 x 2 on
   position and 1 elsewhere);
 - optional, not in the paper: a dice loss on the object mask (``object_dice_weight``; SAM 2 trains its masks with

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -55,7 +56,7 @@ class ClipSampler:
     """Draws clips from weighted sources; datasets are read once, synthetic scenes generated as needed."""
 
     def __init__(self, sources: list[SourceConfig], clip: ClipConfig, model_size: int, seed: int = 0,
-                 rank: int = 0, log=print) -> None:
+                 rank: int = 0, log: Callable[[str], None] = print) -> None:
         if not sources:
             raise ValueError("no data sources configured")
         self.sources, self.clip_config, self.model_size = sources, clip, model_size

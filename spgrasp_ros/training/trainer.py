@@ -15,7 +15,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import torch
 import torch.distributed as dist
@@ -279,7 +279,7 @@ class _Clips(Dataset):
         return self.sampler.clip(index)
 
 
-def clip_stream(sampler: ClipSampler, first: int, end: int, workers: int):
+def clip_stream(sampler: ClipSampler, first: int, end: int, workers: int) -> Iterator:
     """Clips ``first`` .. ``end`` - 1 in order: made here, or by ``workers`` processes a few clips ahead (the
     same clips either way)."""
     if workers <= 0:
