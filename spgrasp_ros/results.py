@@ -11,9 +11,12 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 
+import numpy as np
 
-def wrap_grasp_angle(angle: float) -> float:
-    """Wrap an angle [rad] to [-pi/2, pi/2): a parallel-jaw grasp is unchanged by a half turn."""
+
+def wrap_grasp_angle(angle: float | np.ndarray) -> float | np.ndarray:
+    """Wrap an angle [rad] (or an array of them) to [-pi/2, pi/2): a parallel-jaw grasp is unchanged by a half
+    turn. The one wrapping rule of the package."""
     return (angle + math.pi / 2) % math.pi - math.pi / 2
 
 

@@ -18,6 +18,8 @@ import cv2
 import numpy as np
 from numpy.typing import ArrayLike
 
+from spgrasp_ros.results import wrap_grasp_angle
+
 
 class DatasetError(ValueError):
     """A dataset file or folder that cannot be read; the message names the path and the problem."""
@@ -48,7 +50,7 @@ class GraspSet:
     def create(cls, centers: ArrayLike, angles: ArrayLike, widths: ArrayLike, jaws: ArrayLike) -> "GraspSet":
         """From array-likes; angles are wrapped to [-pi/2, pi/2)."""
         centers = np.asarray(centers, dtype=np.float64).reshape(-1, 2)
-        angles = (np.asarray(angles, dtype=np.float64).reshape(-1) + np.pi / 2) % np.pi - np.pi / 2
+        angles = wrap_grasp_angle(np.asarray(angles, dtype=np.float64).reshape(-1))
         widths = np.asarray(widths, dtype=np.float64).reshape(-1)
         jaws = np.broadcast_to(np.asarray(jaws, dtype=np.float64), widths.shape).copy()
         return cls(centers, angles, widths, jaws)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from spgrasp_ros.results import wrap_grasp_angle
+
 RESIZE = "resize"
 LETTERBOX = "letterbox"
 
@@ -79,22 +81,12 @@ class FrameGeometry:
         """[..., 2] model-pixel (x, y) -> input pixels."""
         return (np.asarray(points, dtype=np.float64) - self.offset) / self.scale
 
-    def boxes_to_model(self, boxes: np.ndarray) -> np.ndarray:
-        """[..., 4] xyxy input pixels -> model pixels."""
-        boxes = np.asarray(boxes, dtype=np.float64)
-        return self.points_to_model(boxes.reshape(*boxes.shape[:-1], 2, 2)).reshape(boxes.shape)
-
-    def boxes_to_input(self, boxes: np.ndarray) -> np.ndarray:
-        """[..., 4] xyxy model pixels -> input pixels."""
-        boxes = np.asarray(boxes, dtype=np.float64)
-        return self.points_to_input(boxes.reshape(*boxes.shape[:-1], 2, 2)).reshape(boxes.shape)
-
     # --- grasps ---------------------------------------------------------------------------------------------
     def _map_grasps(self, center, angle, width, scale, to_points):
         direction = np.stack([np.cos(angle), np.sin(angle)], axis=-1) * scale
         length = np.linalg.norm(direction, axis=-1)
         mapped_angle = np.arctan2(direction[..., 1], direction[..., 0])
-        mapped_angle = (mapped_angle + np.pi / 2) % np.pi - np.pi / 2
+        mapped_angle = wrap_grasp_angle(mapped_angle)
         return to_points(center), mapped_angle, np.asarray(width, dtype=np.float64) * length
 
     def grasps_to_input(self, center: np.ndarray, angle: np.ndarray, width: np.ndarray

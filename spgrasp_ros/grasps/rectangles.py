@@ -10,6 +10,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
+from spgrasp_ros.results import wrap_grasp_angle
+
 
 def grasp_corners(center: np.ndarray, angle: np.ndarray, width: np.ndarray, jaw_size: np.ndarray) -> np.ndarray:
     """Rectangle corners of N grasps.
@@ -39,7 +41,7 @@ def grasp_from_corners(corners: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.
     closing = ((corners[:, 1] - corners[:, 0]) + (corners[:, 2] - corners[:, 3])) / 2
     across = ((corners[:, 2] - corners[:, 1]) + (corners[:, 3] - corners[:, 0])) / 2
     angle = np.arctan2(closing[:, 1], closing[:, 0])
-    angle = (angle + np.pi / 2) % np.pi - np.pi / 2
+    angle = wrap_grasp_angle(angle)
     return center, angle, np.linalg.norm(closing, axis=1), np.linalg.norm(across, axis=1)
 
 
