@@ -29,21 +29,7 @@ import numpy as np
 import torch
 
 from spgrasp_ros.model.config import ModelConfig
-
-
-def write_jpeg_frames(frames: list[np.ndarray], folder: Path, quality: int = 95) -> list[np.ndarray]:
-    """Write HxWx3 uint8 RGB frames as ``00000.jpg``, ``00001.jpg``, ... (sam2's folder format) and return
-    them as decoded back, i.e. the exact pixels sam2 will read, so both trackers see the same frames."""
-    from PIL import Image
-
-    folder.mkdir(parents=True, exist_ok=True)
-    decoded = []
-    for index, frame in enumerate(frames):
-        path = folder / f"{index:05d}.jpg"
-        Image.fromarray(frame).save(path, quality=quality)
-        with Image.open(path) as image:
-            decoded.append(np.asarray(image.convert("RGB")).copy())
-    return decoded
+from spgrasp_ros.timing import summarise, synchronize
 
 
 def sam2_overrides(config: ModelConfig) -> list[str]:
@@ -54,11 +40,6 @@ def sam2_overrides(config: ModelConfig) -> list[str]:
             f"memory_attention.layer.self_attention.feat_sizes=[{feat},{feat}]",
             f"memory_attention.layer.cross_attention.feat_sizes=[{feat},{feat}]", *config.overrides]
     return [f"++model.{o}" for o in ours]
-
-
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
 
 
 @contextmanager
@@ -112,8 +93,6 @@ def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[fl
     """
     from sam2.build_sam import build_sam2_video_predictor
 
-    from spgrasp_ros.bench.bench import percentiles
-
     target = torch.device(device)
     vos = target.type == "cuda" if vos_optimized is None else vos_optimized
     count = len(list(frames_dir.glob("*.jpg")))
@@ -139,10 +118,10 @@ def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[fl
         times: list[float] = []
         frames = predictor.propagate_in_video(state)
         while True:
-            _sync(target)
+            synchronize(target)
             start = time.perf_counter()
             item = next(frames, None)
-            _sync(target)
+            synchronize(target)
             if item is None:
                 break
             times.append((time.perf_counter() - start) * 1000.0)
@@ -155,7 +134,7 @@ def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[fl
         "checkpoint": checkpoint, "hole_filling": _hole_filling_available() and target.type == "cuda",
         "objects": len(boxes), "frames": len(counted), "warmup": warmup, "mask_shape": list(masks.shape),
         "build_s": built - started, "init_and_prompt_s": prompted - built,
-        "frame_ms": percentiles(counted), "frame_ms_series": counted, "peak_memory_bytes": peak,
+        "frame_ms": summarise(counted), "frame_ms_series": counted, "peak_memory_bytes": peak,
         "overrides": sam2_overrides(config),
     }
     del predictor, state, frames
