@@ -17,6 +17,7 @@ from typing import Callable, Sequence
 
 from spgrasp_ros import __version__
 from spgrasp_ros.bench import command as bench_command
+from spgrasp_ros.tracker.config import TrackerConfig
 
 
 def _module_version(name: str) -> str | None:
@@ -89,9 +90,9 @@ def _cmd_synth(args: argparse.Namespace) -> int:
     import dataclasses
 
     from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
+    from spgrasp_ros.settings import parse_size
 
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    config = dataclasses.replace(SynthConfig(), size=(width, height), frames=args.frames,
+    config = dataclasses.replace(SynthConfig(), size=parse_size(args.size, "--size"), frames=args.frames,
                                  max_objects=args.max_objects, occlusion_probability=args.occlusion_probability)
     folders = write_synthetic(args.out, args.sequences, config, seed=args.seed)
     print(f"wrote {len(folders)} sequences to {args.out}")
@@ -105,19 +106,17 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     import torch
 
     from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec, write_results
-    from spgrasp_ros.grasps.decode import DecodeConfig
-    from spgrasp_ros.model.checkpoints import load_checkpoint
-    from spgrasp_ros.tracker.streaming import GraspTracker, TrackerConfig
-
-    from spgrasp_ros.weights import resolve_checkpoint
+    from spgrasp_ros.tracker.build import load_tracker
+    from spgrasp_ros.tracker.config import TrackerConfig
 
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
+    settings = TrackerConfig().with_settings({"search_window": args.search_window,
+                                              "exclusive_masks": args.exclusive_masks,
+                                              "readout_window": args.readout_window})
     # --n-hist: the same weights with another memory length; 0: the no-memory ablation
-    model, config, extra = load_checkpoint(resolve_checkpoint(args.checkpoint), n_hist=args.n_hist)
-    settings = TrackerConfig(search_window=args.search_window, exclusive_masks=args.exclusive_masks,
-                             decode=DecodeConfig(readout_window=args.readout_window))
-    tracker = GraspTracker(model, config, settings, device=args.device)
+    tracker = load_tracker(args.checkpoint, args.device, settings, n_hist=args.n_hist)
+    config = tracker.model_config
     splits = dict(parse_data_spec(spec) for spec in args.data)
     intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)
@@ -128,24 +127,23 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     for split, cells in results.items():
         for cell, figures in cells.items():
             accuracy = figures["grasp_accuracy"]
+            if accuracy is None:
+                print(f"{split:24s} {cell:12s} nothing scored")
+                continue
             print(f"{split:24s} {cell:12s} grasp accuracy {100 * accuracy:5.1f} % over {figures['scored']} "
-                  f"object-frames, mask IoU {figures['mask_iou'] or 0:.3f}, lost {100 * (figures['lost_rate'] or 0):.1f} %"
-                  if accuracy is not None else f"{split:24s} {cell:12s} nothing scored")
+                  f"object-frames, mask IoU {figures['mask_iou'] or 0:.3f}, "
+                  f"lost {100 * (figures['lost_rate'] or 0):.1f} %")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
     try:
-        import rclpy  # noqa: F401
-
-        import spgrasp_ros.msg  # noqa: F401
+        from spgrasp_ros.ros.demo import DemoConfig, run_demo
     except ImportError as error:
         print(f"spgrasp demo runs the ROS 2 nodes and needs rclpy and the built spgrasp_ros interfaces ({error}); "
               "run it as `tools/dev.sh demo`, or source a ROS 2 workspace with this package built", file=sys.stderr)
         return 2
-    from spgrasp_ros.ros.demo import DemoConfig, run_demo
-
     try:
         summary = run_demo(DemoConfig(seed=args.seed, frames=args.frames, rate_hz=args.rate,
                                       checkpoint=args.checkpoint, device=args.device, out=args.out))
@@ -153,6 +151,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         print(f"spgrasp demo: {error}", file=sys.stderr)
         return 1
     return 0 if summary["frames_with_grasps"] else 1
+
+
+_TRACKER = TrackerConfig()  # the one source of the tracker's defaults
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -201,14 +202,15 @@ def build_parser() -> argparse.ArgumentParser:
                                  "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
     evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
     evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
-    evaluation.add_argument("--search-window", type=float, default=0.1,
-                            help="tracker search window, x the object's size (as the tracker node's default); "
-                                 "0 = anywhere (the plain model)")
-    evaluation.add_argument("--exclusive-masks", action=argparse.BooleanOptionalAction, default=True,
-                            help="a pixel belongs to at most one tracked object (as the tracker node's default)")
-    evaluation.add_argument("--readout-window", type=int, default=5,
-                            help="odd window [map px] whose mean gives a grasp's angle and width (as the "
-                                 "tracker node's default); 1 = the peak pixel (the paper)")
+    evaluation.add_argument("--search-window", type=float, default=_TRACKER.search_window,
+                            help="tracker search window, x the object's size (default: the tracker's, as the node "
+                                 "runs it); 0 = anywhere (the plain model of the paper)")
+    evaluation.add_argument("--exclusive-masks", action=argparse.BooleanOptionalAction,
+                            default=_TRACKER.exclusive_masks,
+                            help="a pixel belongs to at most one tracked object (default: the tracker's)")
+    evaluation.add_argument("--readout-window", type=int, default=_TRACKER.decode.readout_window,
+                            help="odd window [map px] whose mean gives a grasp's angle and width (default: the "
+                                 "tracker's); 1 = the peak pixel (the paper)")
     evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
     evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
