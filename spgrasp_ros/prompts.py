@@ -1,9 +1,10 @@
 """Prompts that select objects to track, and their validation (ROS-free).
 
 A prompt holds boxes (each one object), clicks with labels (refining a box, or forming objects of their own
-when there are no boxes), object masks (each one object), free text for the open-vocabulary detector, whether it appends to the tracked set,
-and object ids to remove. The same rules serve the tracker's Python API and the ``/set_prompt`` service:
-``Prompt.validate`` raises ``PromptError`` naming the first problem, before anything is changed.
+when there are no boxes), object masks (each one object), free text for the open-vocabulary detector,
+whether it appends to the tracked set, and object ids to remove. The same rules serve the tracker's Python
+API and the ``/set_prompt`` service: ``Prompt.validate`` raises ``PromptError`` naming the first problem,
+before anything is changed.
 """
 
 from __future__ import annotations
@@ -184,7 +185,8 @@ class Prompt:
             x0, y0, x1, y1 = (float(v) for v in found.box)
             if not (np.all(np.isfinite(found.box)) and x1 > x0 and y1 > y0 and x0 >= 0 and y0 >= 0
                     and x1 <= width and y1 <= height):
-                raise PromptError(f"detected box {i} {found.box.tolist()} is not a box inside the {width}x{height} image")
+                raise PromptError(f"detected box {i} {found.box.tolist()} is not a box inside the "
+                                  f"{width}x{height} image")
         known = set(int(i) for i in tracked_ids)
         unknown = [i for i in self.remove_ids if i not in known]
         if unknown:

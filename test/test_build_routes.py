@@ -16,7 +16,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from ros_harness import require_ros
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,8 +9,8 @@ import pytest
 
 from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec
 from spgrasp_ros.model.checkpoints import load_checkpoint
-from spgrasp_ros.weights import BUNDLED, resolve_checkpoint
 from spgrasp_ros.tracker.build import build_tracker
+from spgrasp_ros.weights import BUNDLED, resolve_checkpoint
 
 FLOOR = 0.91
 HELD_OUT = "synthetic:seed=300000,sequences=12"  # training uses seeds 0..4999, the reported figure 100000+

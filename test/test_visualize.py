@@ -7,7 +7,8 @@ from spgrasp_ros.visualize import draw_result, object_colour
 
 
 def _result() -> FrameResult:
-    objects = (ObjectState(1, True, 0.9, 100, (10, 10, 30, 30), 3, 0), ObjectState(2, False, 0.1, 0, (0, 0, 0, 0), 3, 2))
+    objects = (ObjectState(1, True, 0.9, 100, (10, 10, 30, 30), 3, 0),
+               ObjectState(2, False, 0.1, 0, (0, 0, 0, 0), 3, 2))
     grasps = (Grasp(1, 0.8, (20.0, 20.0), 0.3, 12.0, 6.0),)
     return FrameResult((64, 48), 3, objects, grasps)
 

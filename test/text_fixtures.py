@@ -35,10 +35,15 @@ def make_tiny_grounding_dino(folder: Path, seed: int = 0, num_queries: int = 12,
     """Write a random ~0.2 M-parameter Grounding DINO (Swin backbone, 1-layer BERT) with its processor to
     ``folder``; returns it. ``hub_layout``: write the image processor as ``preprocessor_config.json``, as the
     IDEA-Research repositories on the Hub do, instead of transformers 5's ``processor_config.json``."""
-    from transformers import (BertConfig, BertTokenizer, GroundingDinoConfig, GroundingDinoForObjectDetection,
-                              GroundingDinoProcessor, SwinConfig)
-    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import (
-        GroundingDinoImageProcessorPil)
+    from transformers import (
+        BertConfig,
+        BertTokenizer,
+        GroundingDinoConfig,
+        GroundingDinoForObjectDetection,
+        GroundingDinoProcessor,
+        SwinConfig,
+    )
+    from transformers.models.grounding_dino.image_processing_pil_grounding_dino import GroundingDinoImageProcessorPil
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -27,8 +27,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from spgrasp_ros.data.types import (DatasetError, Frame, GraspSet, ObjectLabel, ReadReport, Sequence, read_label_image,
-                                    read_rgb)
+from spgrasp_ros.data.types import (
+    DatasetError,
+    Frame,
+    GraspSet,
+    ObjectLabel,
+    ReadReport,
+    Sequence,
+    read_label_image,
+    read_rgb,
+)
 
 FORMAT = "spgrasp_ros.sequence/1"
 DEPTH_SCALE = 0.001  # metres per unit of the uint16 depth PNGs (millimetres)

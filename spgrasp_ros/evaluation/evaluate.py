@@ -22,8 +22,8 @@ import numpy as np
 from tqdm import tqdm
 
 from spgrasp_ros.data.types import Frame, Sequence, object_box
-from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.evaluation.metrics import RectangleMetric
+from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.results import FrameResult
 from spgrasp_ros.settings import parse_size

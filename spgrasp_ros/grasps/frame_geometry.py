@@ -110,7 +110,8 @@ class FrameGeometry:
         """[H, W, C] input image -> [S, S, C] model-size image (bilinear, half-pixel aligned)."""
         height, width = image.shape[:2]
         if (width, height) != tuple(self.input_size):
-            raise ValueError(f"image is {width}x{height}, this geometry is for {self.input_size[0]}x{self.input_size[1]}")
+            raise ValueError(f"image is {width}x{height}, this geometry is for "
+                             f"{self.input_size[0]}x{self.input_size[1]}")
         resized = cv2.resize(image, self.resized_size, interpolation=cv2.INTER_LINEAR)
         if self.mode == RESIZE:
             return resized

@@ -131,8 +131,9 @@ def load_weights(model: SPGrasp, config: ModelConfig, path: str | Path) -> dict:
     saved, weights, extra = read_checkpoint(path)
     if saved != config:
         diff = [k for k, v in saved.to_dict().items() if config.to_dict()[k] != v]
+        theirs, ours = {k: saved.to_dict()[k] for k in diff}, {k: config.to_dict()[k] for k in diff}
         raise CheckpointError(f"{path}: checkpoint of another model config (differs in {', '.join(diff)}: "
-                              f"{ {k: saved.to_dict()[k] for k in diff} } vs { {k: config.to_dict()[k] for k in diff} })")
+                              f"{theirs} vs {ours})")
     _load_exactly(model, weights, path)
     return extra
 

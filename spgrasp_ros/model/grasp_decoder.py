@@ -33,10 +33,9 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-from torch import nn
-
 from sam2.modeling.sam.mask_decoder import MaskDecoder
 from sam2.modeling.sam2_utils import MLP
+from torch import nn
 
 NUM_GRASP_MAPS = 4  # position, cos 2θ, sin 2θ, width (channels.POSITION..WIDTH)
 

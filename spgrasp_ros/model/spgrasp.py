@@ -20,7 +20,6 @@ from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
-
 from sam2.modeling.sam2_base import NO_OBJ_SCORE, SAM2Base
 
 from spgrasp_ros.model.grasp_decoder import GraspMaskDecoder

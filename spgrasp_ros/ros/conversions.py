@@ -10,7 +10,8 @@ from geometry_msgs.msg import Point, Pose, Quaternion
 from std_msgs.msg import Header
 
 from spgrasp_ros.msg import Grasp as GraspMsg
-from spgrasp_ros.msg import GraspArray, ObjectState as ObjectStateMsg, PromptBox
+from spgrasp_ros.msg import GraspArray, PromptBox
+from spgrasp_ros.msg import ObjectState as ObjectStateMsg
 from spgrasp_ros.prompts import ObjectPrompt, Prompt
 from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
 from spgrasp_ros.srv import SetPrompt

@@ -30,7 +30,8 @@ def window_masks(boxes: torch.Tensor, image_size: int, map_size: tuple[int, int]
     ys = (torch.arange(height, device=device, dtype=boxes.dtype) + 0.5) * (image_size / height)
     xs = (torch.arange(width, device=device, dtype=boxes.dtype) + 0.5) * (image_size / width)
     x0, y0, x1, y1 = (boxes[:, k, None, None] for k in range(4))
-    inside = (xs[None, None, :] >= x0) & (xs[None, None, :] <= x1) & (ys[None, :, None] >= y0) & (ys[None, :, None] <= y1)
+    inside_x = (xs[None, None, :] >= x0) & (xs[None, None, :] <= x1)
+    inside = inside_x & (ys[None, :, None] >= y0) & (ys[None, :, None] <= y1)
     return inside[:, None]
 
 

@@ -38,8 +38,15 @@ from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, pr
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import MemorySelection, RecentFrames
 from spgrasp_ros.tracker.preprocess import normalise_frame
-from spgrasp_ros.tracker.readout import (TrackerOutput, empty_output, exclusive_heads, frame_output,
-                                         masks_from_label_image, pack_results, unpack_results)
+from spgrasp_ros.tracker.readout import (
+    TrackerOutput,
+    empty_output,
+    exclusive_heads,
+    frame_output,
+    masks_from_label_image,
+    pack_results,
+    unpack_results,
+)
 from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
 
 __all__ = ["FrameError", "GraspTracker", "NotTrackingError", "TrackerConfig", "TrackerOutput",

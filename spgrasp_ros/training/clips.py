@@ -39,8 +39,9 @@ class ClipConfig:
 class Clip:
     """One training clip (M objects, T frames, model input S, maps h = S / 4).
 
-    images [T, 3, S, S] normalised; targets [T, M, 7, h, w] (data.labels); visible [T, M] bool; mask_valid [T, M] bool
-    (False: the dataset has no mask there, the object channel is not supervised); prompt_frames: frame indices with prompts; points [len(prompt_frames), M, P, 2] model px and
+    images [T, 3, S, S] normalised; targets [T, M, 7, h, w] (data.labels); visible [T, M] bool; mask_valid
+    [T, M] bool (False: the dataset has no mask there, the object channel is not supervised); prompt_frames:
+    frame indices with prompts; points [len(prompt_frames), M, P, 2] model px and
     labels [len(prompt_frames), M, P] int32 (2/3 box corners, 1/0 clicks, -1 padding).
     """
 

@@ -7,8 +7,16 @@ import pytest
 from scipy.spatial.transform import Rotation
 
 from spgrasp_ros.arm.arm_target import (
-    ArmTargetPlanner, GripperRange, RigidTransform, TargetSettings, Workspace, arm_target, is_stale,
-    quaternion_xyzw, rotation_from_quaternion, select_grasp,
+    ArmTargetPlanner,
+    GripperRange,
+    RigidTransform,
+    TargetSettings,
+    Workspace,
+    arm_target,
+    is_stale,
+    quaternion_xyzw,
+    rotation_from_quaternion,
+    select_grasp,
 )
 from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
 

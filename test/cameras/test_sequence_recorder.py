@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from spgrasp_ros.cameras import sequence_recorder
-from spgrasp_ros.data.recorded import SequenceWriter, read_recorded, read_sequence
 from spgrasp_ros.cameras.sequence_recorder import SequenceRecorder, new_sequence_folder
+from spgrasp_ros.data.recorded import SequenceWriter, read_recorded, read_sequence
 
 SIZE = (16, 12)  # (W, H)
 CAMERA = {"fx": 20.0, "fy": 21.0, "cx": 7.5, "cy": 5.5}

@@ -17,8 +17,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from spgrasp_ros.cameras.zed_source import (SDK_URL, ZedCamera, ZedError, ZedSettings, ZedUnavailable, clean_depth,
-                                         to_bgra)
+from spgrasp_ros.cameras.zed_source import (
+    SDK_URL,
+    ZedCamera,
+    ZedError,
+    ZedSettings,
+    ZedUnavailable,
+    clean_depth,
+    to_bgra,
+)
 
 FAKE_SL = Path(__file__).resolve().parents[1] / "helper_nodes" / "fake_pyzed" / "pyzed" / "sl.py"
 

@@ -6,10 +6,10 @@ import torch
 
 from spgrasp_ros.data.labels import ALT_COS2, ALT_SIN2, LABEL_CHANNELS, LabelConfig, rasterize_object
 from spgrasp_ros.data.types import GraspSet
+from spgrasp_ros.evaluation.metrics import RectangleMetric
 from spgrasp_ros.grasps.decode import DecodeConfig, decode_grasps
 from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE, FrameGeometry
 from spgrasp_ros.grasps.rectangles import grasp_corners
-from spgrasp_ros.evaluation.metrics import RectangleMetric
 from spgrasp_ros.model.channels import COS2, NUM_CHANNELS, OBJECT, POSITION, SIN2, WIDTH
 
 

@@ -5,8 +5,16 @@ import math
 import cv2
 import numpy as np
 import pytest
-from dataset_fixtures import (ALONG_X, DOWN_RIGHT_30, DOWN_RIGHT_30_ANGLE, DOWN_RIGHT_30_CENTER, UP_RIGHT_30,
-                              corner_lines, write_rgb, write_text)
+from dataset_fixtures import (
+    ALONG_X,
+    DOWN_RIGHT_30,
+    DOWN_RIGHT_30_ANGLE,
+    DOWN_RIGHT_30_CENTER,
+    UP_RIGHT_30,
+    corner_lines,
+    write_rgb,
+    write_text,
+)
 
 from spgrasp_ros.data.readers.cornell import read_cornell
 from spgrasp_ros.data.types import DatasetError

@@ -4,8 +4,16 @@ import math
 
 import numpy as np
 import pytest
-from dataset_fixtures import (ALONG_X, DOWN_RIGHT_30, DOWN_RIGHT_30_ANGLE, DOWN_RIGHT_30_CENTER, corner_lines,
-                              write_png, write_rgb, write_text)
+from dataset_fixtures import (
+    ALONG_X,
+    DOWN_RIGHT_30,
+    DOWN_RIGHT_30_ANGLE,
+    DOWN_RIGHT_30_CENTER,
+    corner_lines,
+    write_png,
+    write_rgb,
+    write_text,
+)
 
 from spgrasp_ros.data.readers.ocid import read_ocid
 from spgrasp_ros.data.types import DatasetError

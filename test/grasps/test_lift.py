@@ -28,7 +28,8 @@ def test_plane_back_projects_to_the_pinhole_position_and_metric_width():
 def test_orientation_rotates_about_the_optical_axis_by_the_grasp_angle():
     depth = np.full((480, 640), 1.0, np.float32)
     q = lift_grasp(_grasp(angle=0.6), depth, K).pose.orientation
-    x_axis = np.array([1 - 2 * (q[1] ** 2 + q[2] ** 2), 2 * (q[0] * q[1] + q[2] * q[3]), 2 * (q[0] * q[2] - q[1] * q[3])])
+    x_axis = np.array([1 - 2 * (q[1] ** 2 + q[2] ** 2), 2 * (q[0] * q[1] + q[2] * q[3]),
+                       2 * (q[0] * q[2] - q[1] * q[3])])
     assert x_axis == pytest.approx([math.cos(0.6), math.sin(0.6), 0.0], abs=1e-6)
     assert np.linalg.norm(q) == pytest.approx(1.0)
 

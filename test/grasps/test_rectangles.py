@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from spgrasp_ros.grasps.rectangles import angle_difference, grasp_corners, grasp_from_corners, rectangle_iou
 from spgrasp_ros.evaluation.metrics import RectangleMetric
+from spgrasp_ros.grasps.rectangles import angle_difference, grasp_corners, grasp_from_corners, rectangle_iou
 
 
 def test_corners_of_an_axis_aligned_and_a_rotated_grasp():

@@ -2,13 +2,18 @@
 
 import pytest
 import torch
+from sam2_reference import predictor_and_model
 
 from spgrasp_ros.model.build import build_model
-from spgrasp_ros.model.checkpoints import (CheckpointError, init_from_sam2, load_checkpoint, load_weights,
-                                           remap_tpos, save_checkpoint)
+from spgrasp_ros.model.checkpoints import (
+    CheckpointError,
+    init_from_sam2,
+    load_checkpoint,
+    load_weights,
+    remap_tpos,
+    save_checkpoint,
+)
 from spgrasp_ros.model.config import load_model_config
-
-from sam2_reference import predictor_and_model
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,8 @@ def test_every_grasp_becomes_an_oriented_detection_with_the_image_header():
     from spgrasp_ros.ros.detections import detections_message
 
     result = FrameResult((640, 480), 7, (ObjectState(3, True, 0.9, 100, (0, 0, 10, 10), 1, 0),),
-                         (Grasp(3, 0.8, (100.0, 50.0), 0.5, 40.0, 20.0), Grasp(3, 0.6, (120.0, 60.0), -1.0, 30.0, 15.0)))
+                         (Grasp(3, 0.8, (100.0, 50.0), 0.5, 40.0, 20.0),
+                          Grasp(3, 0.6, (120.0, 60.0), -1.0, 30.0, 15.0)))
     header = Header(frame_id="cam")
     header.stamp.sec = 12
     array = detections_message(result, header)

@@ -4,8 +4,8 @@ import json
 import math
 
 import pytest
-
 from ros_harness import helper_node
+
 from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
 
 

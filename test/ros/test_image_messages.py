@@ -7,7 +7,6 @@ import importlib
 import cv2
 import numpy as np
 import pytest
-
 from ros_harness import require_ros
 
 pytestmark = pytest.mark.ros

@@ -7,10 +7,10 @@ import torch
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
 from spgrasp_ros.data.types import object_box
 from spgrasp_ros.model.checkpoints import load_checkpoint
-from spgrasp_ros.weights import resolve_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.weights import resolve_checkpoint
 
 
 def _run(exclusive: bool, windows: list | None = None) -> list:

@@ -7,8 +7,8 @@ bounded memory and batches both objects, the predictor keeps everything and runs
 import numpy as np
 import pytest
 import torch
-
 from sam2_reference import BOXES, moving_shapes_video, predictor_and_model
+
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig

@@ -8,9 +8,9 @@ from spgrasp_ros.data.types import object_box
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
 
 
 def test_boxes_grow_with_size_and_lost_frames():

@@ -33,7 +33,8 @@ def test_devices_are_checked():
 
 
 def test_parameters_map_onto_the_tracker_config():
-    config = TrackerConfig().with_settings({"presence_threshold": 0.7, "top_k": 2, "position_threshold": 0.3, "mask_threshold": 0.4,
+    config = TrackerConfig().with_settings({"presence_threshold": 0.7, "top_k": 2, "position_threshold": 0.3,
+                                            "mask_threshold": 0.4,
                                             "preprocess": "letterbox", "exclusive_masks": True,
                                             "checkpoint": "ignored", "readout_window": 3})
     assert (config.presence_threshold, config.preprocess, config.exclusive_masks) == (0.7, "letterbox", True)

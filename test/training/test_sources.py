@@ -3,8 +3,8 @@
 from pathlib import Path
 
 import pytest
-
 from dataset_fixtures import ALONG_X, DOWN_RIGHT_30, corner_lines, write_rgb, write_text
+
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import DatasetError
 from spgrasp_ros.training.clips import ClipConfig

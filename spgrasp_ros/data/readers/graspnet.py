@@ -36,8 +36,16 @@ from pathlib import Path
 
 import numpy as np
 
-from spgrasp_ros.data.types import (DatasetError, Frame, GraspSet, ObjectLabel, ReadReport, Sequence,
-                                    read_label_image, read_rgb)
+from spgrasp_ros.data.types import (
+    DatasetError,
+    Frame,
+    GraspSet,
+    ObjectLabel,
+    ReadReport,
+    Sequence,
+    read_label_image,
+    read_rgb,
+)
 
 CAMERAS = ("kinect", "realsense")
 VIEWS_PER_SCENE = 256  # annotated views of every scene and camera

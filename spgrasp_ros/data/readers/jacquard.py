@@ -35,8 +35,16 @@ import numpy as np
 
 from spgrasp_ros.data.readers.cornell import read_depth_tiff
 from spgrasp_ros.data.readers.files import group_files
-from spgrasp_ros.data.types import (DatasetError, Frame, GraspSet, ObjectLabel, ReadReport, Sequence,
-                                    read_label_image, read_rgb)
+from spgrasp_ros.data.types import (
+    DatasetError,
+    Frame,
+    GraspSet,
+    ObjectLabel,
+    ReadReport,
+    Sequence,
+    read_label_image,
+    read_rgb,
+)
 
 FILE_PATTERN = re.compile(r"^(\d+_\w+?)_(RGB\.png|grasps\.txt)$")  # <n>_<object id>_<kind>
 IMAGE, GRASPS, MASK = "RGB.png", "grasps.txt", "mask.png"

@@ -39,8 +39,16 @@ from pathlib import Path
 import numpy as np
 
 from spgrasp_ros.data.readers.cornell import grasps_from_corners, read_corner_file
-from spgrasp_ros.data.types import (DatasetError, Frame, GraspSet, ObjectLabel, ReadReport, Sequence,
-                                    read_label_image, read_rgb)
+from spgrasp_ros.data.types import (
+    DatasetError,
+    Frame,
+    GraspSet,
+    ObjectLabel,
+    ReadReport,
+    Sequence,
+    read_label_image,
+    read_rgb,
+)
 
 RGB_DIR, DEPTH_DIR, ANNOTATION_DIR = "rgb", "depth", "Annotations"
 INSTANCE_DIR = "seg_mask_instances_combi"
