@@ -1,4 +1,5 @@
-"""Camera source + SPGrasp tracker (configured and activated by this file) + optional R1 arm bridge.
+"""Camera source + SPGrasp tracker (configured and activated by this file) + optional R1 arm bridge
+(configured by this file and left inactive: it commands the arm once enabled).
 
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
     ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt arm:=left
@@ -6,15 +7,14 @@
 
 What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
 spgrasp_ros.ros.launch_plan, where plain tests reach it; this file turns that plan into launch_ros actions
-and drives the tracker's lifecycle (configure, then activate once it is inactive; a failed configure leaves
-the tracker unconfigured and says why in its log).
+and drives the lifecycles: the camera and tracker are configured, then activated once inactive; the bridge is
+only configured. A failed configure leaves the node unconfigured and says why in its log.
 """
 
 import inspect
 import os
 
 from ament_index_python.packages import get_package_share_directory
-from launch import LaunchDescription
 from launch.actions import DeclareLaunchArgument, EmitEvent, LogInfo, OpaqueFunction, RegisterEventHandler
 from launch.events import matches_action
 from launch.substitutions import LaunchConfiguration
@@ -23,6 +23,7 @@ from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
 from lifecycle_msgs.msg import Transition
 
+from launch import LaunchDescription
 from spgrasp_ros.ros.launch_plan import PACKAGE, make_plan
 
 
@@ -39,9 +40,8 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("device", "", "auto, cpu, cuda or cuda:N ('' = tracker_params: auto)"),
         ("image_transport", "", "raw or compressed ('' = tracker_params: raw)"),
         ("namespace", "", "namespace of every node and topic started here"),
-        ("arm", "none", "none, left or right: start the R1 arm bridge for that arm (it commands nothing until "
-                        "r1_grasp_bridge/enable is called)"),
-        ("bridge", "false", "older switch: true starts the bridge with the arm of bridge_params (as arm:=...)"),
+        ("arm", "none", "none, left or right: start the R1 arm bridge for that arm (configured, inactive: "
+                        "it commands nothing until r1_grasp_bridge/enable is called)"),
         ("use_sim_time", "false", "true: every node follows /clock (bag replay)"),
         ("tracker_params", os.path.join(config, "tracker.yaml"), "parameter file of the tracker"),
         ("video_params", os.path.join(config, "video_source.yaml"), "parameter file of video_source_node"),
@@ -55,19 +55,22 @@ def _has_autostart() -> bool:
     return any("autostart" in inspect.signature(cls.__init__).parameters for cls in (LifecycleNode, Node))
 
 
-def _lifecycle_node(**kwargs) -> list:
-    """A lifecycle node the launch file takes to 'active': configure at start, activate once inactive."""
-    if _has_autostart():
+def _lifecycle_node(activate: bool, **kwargs) -> list:
+    """A lifecycle node the launch file configures at start and, with ``activate``, activates once inactive."""
+    if activate and _has_autostart():
         return [LifecycleNode(autostart=True, **kwargs)]
-    node = LifecycleNode(**kwargs)  # Humble, early Jazzy: the same two transitions through launch events
+    node = LifecycleNode(**kwargs)  # Humble, early Jazzy, or configure only: the transitions as launch events
 
     def change_state(transition_id: int) -> EmitEvent:
         return EmitEvent(event=ChangeState(lifecycle_node_matcher=matches_action(node),
                                            transition_id=transition_id))
 
-    activate = OnStateTransition(target_lifecycle_node=node, start_state="configuring", goal_state="inactive",
-                                 entities=[change_state(Transition.TRANSITION_ACTIVATE)], handle_once=True)
-    return [RegisterEventHandler(activate), node, change_state(Transition.TRANSITION_CONFIGURE)]
+    actions = [node, change_state(Transition.TRANSITION_CONFIGURE)]
+    if activate:
+        actions.insert(0, RegisterEventHandler(OnStateTransition(
+            target_lifecycle_node=node, start_state="configuring", goal_state="inactive",
+            entities=[change_state(Transition.TRANSITION_ACTIVATE)], handle_once=True)))
+    return actions
 
 
 def _launch_setup(context, argument_names: list[str]) -> list:
@@ -76,11 +79,12 @@ def _launch_setup(context, argument_names: list[str]) -> list:
     for node in plan.nodes:
         kwargs = dict(package=PACKAGE, executable=node.executable, name=node.name, namespace=plan.namespace,
                       parameters=[node.parameters], remappings=node.remappings, output="screen")
-        actions += _lifecycle_node(**kwargs) if node.lifecycle else [Node(**kwargs)]
+        actions += _lifecycle_node(node.activate, **kwargs) if node.lifecycle else [Node(**kwargs)]
     return actions
 
 
 def generate_launch_description() -> LaunchDescription:
+    """The launch arguments and the setup that turns them into nodes (``ros2 launch`` calls this)."""
     arguments = _arguments(os.path.join(get_package_share_directory(PACKAGE), "config"))
     return LaunchDescription([
         *(DeclareLaunchArgument(name, default_value=default, description=description)

@@ -1,45 +1,61 @@
 """``r1_grasp_bridge``: sends the tracked object's best grasp to one arm of a Galaxea R1 (or any arm that takes
-an end-effector PoseStamped and a gripper position).
+an end-effector PoseStamped and a gripper position). A lifecycle node: active = may command the arm.
 
 Subscribes ``grasp_poses`` (spgrasp_ros/msg/GraspArray). For each message it picks the best grasp with a
 metric pose of the selected object, moves it into the arm's base frame (tf2 when installed and ``use_tf``,
 else the static ``extrinsics.*``), backs it off along the approach axis, checks the workspace and publishes a
 geometry_msgs/PoseStamped on ``pose_topic`` and the gripper opening (sensor_msgs/JointState or
-std_msgs/Float32) on ``gripper_topic``. It commands nothing until ``~/enable`` (std_srvs/SetBool) is called with
-true; while disabled it logs what it would send. Grasps older than ``stale_timeout_s``, a lost object, a
-target outside the workspace: nothing is sent (the R1 controllers stop when their target stream stops).
-Commands go out at ``max_rate_hz`` at most. The rules live in ``spgrasp_ros.arm.arm_target``.
+std_msgs/Float32) on ``gripper_topic``. Grasps older than ``stale_timeout_s``, a lost object, a target outside
+the workspace: nothing is sent (the R1 controllers stop when their target stream stops). Commands go out at
+``max_rate_hz`` at most. The rules live in ``spgrasp_ros.arm.arm_target``.
 
-Parameters: ``config/r1_grasp_bridge.yaml``. Topics, frames, message types and ``use_tf`` are read at start;
-the geometry (extrinsics, tool, offset, workspace, gripper range), ``object_id`` and the rates can be changed
-on the running node.
+Transitions, each paired with its inverse:
+- configure: read and validate the parameters (a bad one fails the transition naming it; the node stays
+  unconfigured), create the arm and gripper publishers and the ``grasp_poses`` subscription; cleanup destroys
+  them. Configured but inactive, the bridge logs what it would send and commands nothing.
+- activate: start commanding (refused while the static extrinsics are the uncalibrated identity);
+  deactivate: stop at once (no command goes out after the transition returns).
+``~/enable`` (std_srvs/SetBool), served in every state, drives the same lifecycle: true configures (when
+unconfigured) and activates, or, when already active, chooses the object anew; false deactivates. The
+launch file configures the bridge and leaves it inactive.
+
+Parameters: ``config/r1_grasp_bridge.yaml``. Topics, frames, message types and ``use_tf`` are read at
+configure; the geometry (extrinsics, tool, offset, workspace, gripper range), ``object_id`` and the rates can
+be changed on the configured node.
 """
 
 from __future__ import annotations
 
-import math
 import sys
 
-import rclpy
 from geometry_msgs.msg import PoseStamped
-from rclpy.exceptions import InvalidTopicNameException, ParameterException
-from rclpy.node import Node
+from lifecycle_msgs.msg import State
+from rcl_interfaces.msg import SetParametersResult
+from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
-from rcl_interfaces.msg import ParameterDescriptor, SetParametersResult
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32, Header
 from std_srvs.srv import SetBool
 
-from spgrasp_ros.arm.arm_target import (ArmTarget, ArmTargetPlanner, GripperRange, Plan, RigidTransform,
-                                           TargetSettings, Workspace, rotation_from_rpy)
+from spgrasp_ros.arm.arm_target import (
+    ArmTarget,
+    ArmTargetPlanner,
+    GripperRange,
+    Plan,
+    RigidTransform,
+    TargetSettings,
+    Workspace,
+    rotation_from_rpy,
+)
 from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import frame_result_from_msg
-from spgrasp_ros.ros.spin import spin_until_shutdown
+from spgrasp_ros.ros.spin import failed_transition, run_node
 
 try:  # optional: tf2_ros is not among the PyPI wheels
-    from tf2_ros import Buffer as TransformBuffer, TransformListener
+    from tf2_ros import Buffer as TransformBuffer
+    from tf2_ros import TransformListener
 except ImportError as error:
     TransformBuffer = TransformListener = None
     TF2_MISSING = f"tf2_ros is not installed ({error})"
@@ -51,16 +67,9 @@ ARM_LETTERS = {"left": "l", "right": "r"}
 GRIPPER_TYPES = {"JointState": JointState, "Float32": Float32}
 
 
-def _finite(value) -> str | None:
-    return None if math.isfinite(value) else f"must be finite, got {value!r}"
-
-
-def _not_blank(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
-
-
-def _spec(name, default, description, check=_finite, runtime=True) -> params.ParamSpec:
-    return params.ParamSpec(name, default, description, check, runtime)
+def _spec(name: str, default: float, description: str) -> params.ParamSpec:
+    """A finite float that may change on the configured node (the geometry)."""
+    return params.ParamSpec(name, default, description, params.finite, runtime=True)
 
 
 PARAMETERS = (
@@ -68,14 +77,14 @@ PARAMETERS = (
                      params.one_of(*ARM_LETTERS)),
     params.ParamSpec("pose_topic", "/motion_target/target_pose_arm_{arm}",
                      "geometry_msgs/PoseStamped end-effector target; ROS 1-era R1: /motion_target/target_pose_arm_{a}",
-                     _not_blank),
+                     params.not_blank),
     params.ParamSpec("gripper_topic", "/motion_target/target_position_gripper_{arm}",
                      "gripper target ('' = send no gripper commands)"),
     params.ParamSpec("gripper_msg_type", "JointState", "JointState (position[0]) or Float32 (std_msgs data)",
                      params.one_of(*GRIPPER_TYPES)),
     params.ParamSpec("gripper_joint_name", "", "JointState.name[0] of the gripper commands"),
     params.ParamSpec("base_frame", "base_link", "frame_id of the commanded poses: the arm controller's base frame",
-                     _not_blank),
+                     params.not_blank),
     params.ParamSpec("camera_frame", "", "with the static extrinsics: the frame_id grasps must carry ('' = any)"),
     params.ParamSpec("use_tf", True, "take camera->base from tf2 at the grasps' stamp where tf2_ros is installed "
                                      "(else, or when false, the extrinsics.* parameters)"),
@@ -117,9 +126,6 @@ PARAMETERS = (
                      params.in_range(0.0, 3600.0), runtime=True),
 )
 
-START_ONLY = frozenset(spec.name for spec in PARAMETERS if not spec.runtime)
-
-
 def target_settings(values: dict) -> TargetSettings:
     """The geometry and rules from the parameter values; ValueError names what is inconsistent."""
     workspace = Workspace(tuple(values[f"workspace.{axis}_min"] for axis in "xyz"),
@@ -148,55 +154,118 @@ def arm_topic(template: str, arm: str) -> str:
         raise ValueError(f"topic {template!r}: only the placeholders {{arm}} and {{a}} are known ({error!r})") from None
 
 
-class R1GraspBridge(Node):
-    """The bridge (see the module docstring); ``start()`` validates everything and wires it up."""
+class R1GraspBridge(LifecycleNode):
+    """The bridge (see the module docstring)."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        for spec in PARAMETERS:  # as params.declare, saying "at start" (this is not a lifecycle node)
-            self.declare_parameter(spec.name, spec.default, ParameterDescriptor(
-                description=spec.description + ("" if spec.runtime else " (read at start)"), dynamic_typing=True))
-        self._started = False
-        self.enabled = False
+        params.declare(self, PARAMETERS)
+        self.add_on_set_parameters_callback(self._check_parameters_cb)
+        self.add_post_set_parameters_callback(self._parameters_changed_cb)
+        # the convenience switch: it drives the lifecycle, so it exists in every state
+        self.create_service(SetBool, "~/enable", self.enable_cb)
+        self._state = State.PRIMARY_STATE_UNCONFIGURED
+        self._settings: dict = {}
+        self._publishers_made: list = []  # what configure made, for cleanup
+        self._subscription = None
+        self._tf_buffer = self._tf_listener = None
         self._commanding = False
-        self._tf_buffer = None
+        self._not_active_because = ""  # why the last configure / activate failed
+        self.finished = False  # set by on_shutdown; run_node then exits
 
-    def start(self) -> None:
-        """Read and check the parameters, create publishers, the subscription and ``~/enable``.
-
-        Raises ValueError (or rclpy's InvalidTopicNameException) naming the bad parameter.
-        """
-        self._settings = params.read(self, PARAMETERS)
-        self._planner = ArmTargetPlanner(target_settings(self._settings))
-        self._extrinsics = static_extrinsics(self._settings)
-        arm = self._settings["arm"]
-        self._pose_topic = arm_topic(self._settings["pose_topic"], arm)
-        gripper_template = self._settings["gripper_topic"].strip()
-        self._gripper_topic = arm_topic(gripper_template, arm) if gripper_template else ""
-        self._gripper_type = GRIPPER_TYPES[self._settings["gripper_msg_type"]]
-        qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
-        self._pose_pub = self.create_publisher(PoseStamped, self._pose_topic, qos)
-        self._gripper_pub = (self.create_publisher(self._gripper_type, self._gripper_topic, qos)
-                             if self._gripper_topic else None)
+    # --- lifecycle ----------------------------------------------------------------------------------------------
+    def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        try:
+            self._settings = params.read(self, PARAMETERS)
+            self._planner = ArmTargetPlanner(target_settings(self._settings))
+            self._extrinsics = static_extrinsics(self._settings)
+            arm = self._settings["arm"]
+            self._pose_topic = arm_topic(self._settings["pose_topic"], arm)
+            gripper_template = self._settings["gripper_topic"].strip()
+            self._gripper_topic = arm_topic(gripper_template, arm) if gripper_template else ""
+            self._gripper_type = GRIPPER_TYPES[self._settings["gripper_msg_type"]]
+            qos = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE)
+            self._pose_pub = self._publisher(PoseStamped, self._pose_topic, qos)
+            self._gripper_pub = (self._publisher(self._gripper_type, self._gripper_topic, qos)
+                                 if self._gripper_topic else None)
+        except Exception as error:
+            self._destroy_outputs()
+            self._not_active_because = f"not enabled: configure failed: {error}"
+            return failed_transition(self, "configure", error)
         if self._settings["use_tf"] and TransformBuffer is not None:
             self._tf_buffer = TransformBuffer()
             self._tf_listener = TransformListener(self._tf_buffer, self)
-        self.add_on_set_parameters_callback(self._check_parameters_cb)
-        self.add_post_set_parameters_callback(self._parameters_changed_cb)
-        self.create_subscription(GraspArray, "grasp_poses", self.grasps_cb, qos)
-        self.create_service(SetBool, "~/enable", self.enable_cb)
-        self._started = True
+        self._subscription = self.create_subscription(GraspArray, "grasp_poses", self.grasps_cb, qos)
         gripper = (f"gripper {self._settings['gripper_msg_type']} on {self._gripper_topic}" if self._gripper_pub
                    else "no gripper commands")
         self.get_logger().info(
             f"{arm} arm: PoseStamped on {self._pose_topic} in {self._settings['base_frame']}, {gripper}; "
-            f"camera->base from {self._transform_source()}; disabled until {self.get_fully_qualified_name()}/enable")
+            f"camera->base from {self._transform_source()}; disabled until {self.get_fully_qualified_name()}"
+            "/enable (or the lifecycle activate transition)")
+        self._state = State.PRIMARY_STATE_INACTIVE
+        return super().on_configure(state)
+
+    def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_outputs()
+        self._state = State.PRIMARY_STATE_UNCONFIGURED
+        return super().on_cleanup(state)
+
+    def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        if self._tf_buffer is None and _is_identity(self._extrinsics):
+            self._not_active_because = (
+                "not enabled: the camera extrinsics are the identity (camera frame = base frame), which is almost "
+                "surely not calibrated; set extrinsics.* (or use tf2)")
+            self.get_logger().warning(self._not_active_because)
+            return TransitionCallbackReturn.FAILURE
+        result = super().on_activate(state)  # the lifecycle publishers go live first
+        self._choose_anew()
+        self._state = State.PRIMARY_STATE_ACTIVE
+        self.get_logger().info(self._enabled_message())
+        return result
+
+    def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._state = State.PRIMARY_STATE_INACTIVE  # first: no command goes out from here on
+        self._commanding = False
+        self.get_logger().info("disabled: nothing is commanded")
+        return super().on_deactivate(state)
+
+    def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._state = State.PRIMARY_STATE_FINALIZED
+        self._destroy_outputs()
+        self.finished = True
+        return super().on_shutdown(state)
+
+    def _publisher(self, msg_type, topic: str, qos: QoSProfile):
+        publisher = self.create_lifecycle_publisher(msg_type, topic, qos)
+        self._publishers_made.append(publisher)
+        return publisher
+
+    def _destroy_outputs(self) -> None:
+        if self._subscription is not None:
+            self.destroy_subscription(self._subscription)
+            self._subscription = None
+        for publisher in self._publishers_made:
+            self.destroy_lifecycle_publisher(publisher)
+        self._publishers_made = []
+        self._pose_pub = self._gripper_pub = None
+        if self._tf_listener is not None:
+            self._tf_listener.unregister()
+        self._tf_buffer = self._tf_listener = None
 
     def _transform_source(self) -> str:
         if self._tf_buffer is not None:
             return "tf2 at the grasps' stamp"
         why = f" ({TF2_MISSING}; use_tf is true)" if self._settings["use_tf"] and TF2_MISSING else ""
         return f"the static extrinsics parameters{why}"
+
+    def _enabled_message(self) -> str:
+        listeners = self._pose_pub.get_subscription_count()
+        return (f"enabled: commanding the {self._settings['arm']} arm on {self._pose_topic}"
+                + ("" if listeners else " (no subscriber yet: is the arm controller running?)"))
+
+    def _choose_anew(self) -> None:
+        self._planner.reset()  # a new choice of object, a fresh rate limit
+        self._commanding = False
 
     # --- callbacks ----------------------------------------------------------------------------------------------
     def grasps_cb(self, msg: GraspArray) -> None:
@@ -211,31 +280,35 @@ class R1GraspBridge(Node):
             self._idle(plan)
 
     def enable_cb(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
-        self._planner.reset()  # a new choice of object, a fresh rate limit
-        self._commanding = False
-        if request.data and self._tf_buffer is None and _is_identity(self._extrinsics):
-            response.success, self.enabled = False, False
-            response.message = ("not enabled: the camera extrinsics are the identity (camera frame = base frame), "
-                                "which is almost surely not calibrated; set extrinsics.* (or use tf2)")
-        elif request.data:
-            response.success, self.enabled = True, True
-            listeners = self._pose_pub.get_subscription_count()
-            response.message = (f"enabled: commanding the {self._settings['arm']} arm on {self._pose_topic}"
-                                + ("" if listeners else " (no subscriber yet: is the arm controller running?)"))
+        """true: configure (if needed) and activate, or choose anew when active; false: deactivate. The
+        transitions log what they did."""
+        if request.data:
+            response.success, response.message = self._enable()
         else:
-            response.success, self.enabled = True, False
-            response.message = "disabled: nothing is commanded"
-        self.get_logger().info(response.message)
+            if self._state == State.PRIMARY_STATE_ACTIVE:
+                self.trigger_deactivate()
+            response.success, response.message = True, "disabled: nothing is commanded"
         return response
 
+    def _enable(self) -> tuple[bool, str]:
+        if self._state == State.PRIMARY_STATE_FINALIZED:
+            return False, "not enabled: the node is shut down"
+        if self._state == State.PRIMARY_STATE_ACTIVE:
+            self._choose_anew()
+            self.get_logger().info("enabled again: the object is chosen anew")
+            return True, self._enabled_message()
+        if self._state == State.PRIMARY_STATE_UNCONFIGURED and \
+                self.trigger_configure() != TransitionCallbackReturn.SUCCESS:
+            return False, self._not_active_because
+        if self.trigger_activate() != TransitionCallbackReturn.SUCCESS:
+            return False, self._not_active_because
+        return True, self._enabled_message()
+
     def _check_parameters_cb(self, parameters) -> SetParametersResult:
-        fixed = [p.name for p in parameters if p.name in START_ONLY]
-        if fixed and self._started:
-            return SetParametersResult(successful=False, reason=f"{', '.join(fixed)}: read at start only; restart "
-                                                                "the node to change")
-        result = params.validator(PARAMETERS, frozen=lambda: False)(parameters)
-        if not result.successful:
-            return result
+        configured = self._state in (State.PRIMARY_STATE_INACTIVE, State.PRIMARY_STATE_ACTIVE)
+        result = params.validator(PARAMETERS, frozen=lambda: configured)(parameters)
+        if not result.successful or not configured:
+            return result  # unconfigured: configure checks how the values fit together
         values = {**self._settings, **{p.name: p.value for p in parameters}}
         try:
             target_settings(values)
@@ -245,6 +318,8 @@ class R1GraspBridge(Node):
         return result
 
     def _parameters_changed_cb(self, parameters) -> None:
+        if self._state not in (State.PRIMARY_STATE_INACTIVE, State.PRIMARY_STATE_ACTIVE):
+            return  # configure reads them
         self._settings = params.read(self, PARAMETERS)
         self._planner.settings = target_settings(self._settings)
         self._extrinsics = static_extrinsics(self._settings)
@@ -278,7 +353,7 @@ class R1GraspBridge(Node):
     def _command(self, target: ArmTarget, header: Header) -> None:
         pose, gripper = self._messages(target, header)
         period = self._settings["log_period_s"]
-        if not self.enabled:
+        if self._state != State.PRIMARY_STATE_ACTIVE:
             where = f" and {self._gripper_topic}" if self._gripper_pub else ""
             self.get_logger().info(f"disabled: would send {target.describe()} in {self._settings['base_frame']} "
                                    f"to {self._pose_topic}{where} (call {self.get_fully_qualified_name()}/enable)",
@@ -295,7 +370,7 @@ class R1GraspBridge(Node):
 
     def _idle(self, plan: Plan) -> None:
         period = self._settings["log_period_s"]
-        if self.enabled and self._commanding:
+        if self._state == State.PRIMARY_STATE_ACTIVE and self._commanding:
             self.get_logger().warning(f"stopped commanding: {plan.reason}")
         elif plan.refused:
             self.get_logger().warning(f"not sent: {plan.reason}", throttle_duration_sec=period)
@@ -326,18 +401,9 @@ def _is_identity(transform: RigidTransform) -> bool:
 
 
 def main(args: list[str] | None = None) -> int:
-    """``ros2 run spgrasp_ros r1_grasp_bridge``: run until interrupted; exit code 1 for unusable parameters."""
-    rclpy.init(args=args)
-    node = R1GraspBridge()
-    try:
-        node.start()
-    except (ValueError, ParameterException, InvalidTopicNameException) as error:
-        node.get_logger().fatal(str(error))
-        node.destroy_node()
-        rclpy.try_shutdown()
-        return 1
-    spin_until_shutdown(node)
-    return 0
+    """``ros2 run spgrasp_ros r1_grasp_bridge``: the bridge, unconfigured until a launch file, a lifecycle client
+    or ``~/enable`` drives it."""
+    return run_node(R1GraspBridge, args)
 
 
 if __name__ == "__main__":

@@ -4,40 +4,46 @@ Transitions (each owns one concern, paired with its inverse):
 - configure: read and validate parameters, load the checkpoint onto the device, warm up, create publishers;
   cleanup: drop the model (and CUDA memory) and the publishers.
 - activate: subscriptions, the ``set_prompt`` service, the processing thread and the diagnostics timer;
-  deactivate: stop them (the model and its tracking state are kept).
-The image callback only drops the message into a one-frame slot (``frame_slot.LatestSlot``); a worker thread
-takes the newest frame, steps the tracker and publishes, so frames that arrive while the model works are
-dropped and counted, never queued. Prompts are applied by the same thread, to the newest received frame.
+  deactivate: stop them (the model and its tracking state are kept; waiting prompts are refused).
+One worker thread does everything that touches the model (frames, prompts, parameter changes), so the model
+stays single-threaded. The image callback only drops the message into a one-frame slot
+(``tracker.intake.LatestSlot``): frames that arrive while the model works are dropped and counted, never
+queued. Prompts wait for the worker in a bounded FIFO (``tracker.intake.PromptQueue``): each one is answered
+in order, or refused at once when ``max_pending_prompts`` already wait; a prompt is applied to the newest
+received frame. The ``set_prompt`` service has its own callback group and the node spins on a
+MultiThreadedExecutor, so a long prompt (a text detection) does not hold up images, parameters, lifecycle
+requests or diagnostics.
 """
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
-import traceback
-from dataclasses import dataclass
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray
+from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import QoSProfile, ReliabilityPolicy, HistoryPolicy
+from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from spgrasp_ros.msg import GraspArray
-from spgrasp_ros.ros import parameters as params
-from spgrasp_ros.ros.conversions import (fail_prompt_response, fill_prompt_response, frame_result_to_msg,
-                                           prompt_from_request)
-from spgrasp_ros.tracker.intake import LatestSlot
 from spgrasp_ros.cameras.stamp_pairing import StampBuffer
-from spgrasp_ros.ros.image_messages import (UnsupportedEncoding, compressed_to_rgb, depth_to_metres, image_to_rgb,
-                                              intrinsics_from_camera_info, labels_to_mono8, rgb_to_image)
-from spgrasp_ros.ros.tracker_diagnostics import TrackerStats, diagnostics_message
-from spgrasp_ros.tracker.session import TrackerSession, load_session, load_text_detector, tune_text_detector
+from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.prompts import PromptError
+from spgrasp_ros.ros import conversions, image_messages
+from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.ros.conversions import fail_prompt_response
+from spgrasp_ros.ros.spin import failed_transition, run_node
+from spgrasp_ros.ros.tracker_diagnostics import TrackerStats, diagnostics_message
 from spgrasp_ros.srv import SetPrompt
+from spgrasp_ros.text import TextDetectorConfig
+from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.intake import LatestSlot, PromptQueue, Ticket
+from spgrasp_ros.tracker.session import TrackerSession, load_session, load_text_detector, tune_text_detector
 from spgrasp_ros.visualize import draw_result
 
 try:  # optional: vision_msgs is not among the PyPI wheels
@@ -47,61 +53,69 @@ try:  # optional: vision_msgs is not among the PyPI wheels
 except ImportError:
     Detection2DArray = None
 
+TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
+TEXT = TextDetectorConfig()  # the text detector's defaults
+MAX_PENDING_LIMIT = 32  # the most prompts max_pending_prompts may let wait
+# Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
+# the worker), the default callback group needs one, a prompt refused at once briefly needs another.
+EXECUTOR_THREADS = MAX_PENDING_LIMIT + 3
+
 PARAMETERS = (
     params.ParamSpec("checkpoint", "demo", "bundled model name or checkpoint file path"),
     params.ParamSpec("model_config", "", "model preset or YAML the checkpoint must match ('' = the checkpoint's)"),
     params.ParamSpec("device", "auto", "auto, cpu, cuda or cuda:N"),
-    params.ParamSpec("preprocess", "resize", "resize or letterbox", params.one_of("resize", "letterbox")),
+    params.ParamSpec("preprocess", TRACKING["preprocess"], "resize or letterbox",
+                     params.one_of("resize", "letterbox")),
     params.ParamSpec("warmup_frames", 2, "frames run through the model at configure", params.in_range(0, 100)),
     params.ParamSpec("image_transport", "raw", "raw (image) or compressed (image/compressed)",
                      params.one_of("raw", "compressed")),
     params.ParamSpec("image_reliability", "best_effort", "QoS reliability of the input subscriptions",
                      params.one_of("best_effort", "reliable")),
     params.ParamSpec("use_depth", True, "subscribe depth + camera_info and add metric poses"),
-    params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest within "
-                     "this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
+    params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest "
+                     "within this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
     params.ParamSpec("depth_buffer", 8, "recent depth images kept for pairing by stamp", params.in_range(1, 100)),
-    params.ParamSpec("text_model", "", "Grounding DINO folder or cached Hugging Face id for text prompts ('' = off)"),
+    params.ParamSpec("text_model", "", "Grounding DINO folder or cached Hugging Face id for text prompts "
+                     "('' = off)"),
     params.ParamSpec("text_device", "", "device of the text detector ('' = the tracker's)"),
-    params.ParamSpec("text_box_threshold", 0.35, "text prompts: box confidence threshold",
+    params.ParamSpec("text_box_threshold", TEXT.box_threshold, "text prompts: box confidence threshold",
                      params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("text_threshold", 0.25, "text prompts: phrase-token threshold", params.in_range(0.0, 1.0),
-                     runtime=True),
-    params.ParamSpec("text_max_objects", 1, "text prompts: objects kept per request (best first)",
+    params.ParamSpec("text_threshold", TEXT.text_threshold, "text prompts: phrase-token threshold",
+                     params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("text_max_objects", TEXT.max_objects, "text prompts: objects kept per request (best first)",
                      params.in_range(1, 50), runtime=True),
-    params.ParamSpec("presence_threshold", 0.5, "visible when presence probability >= this",
+    params.ParamSpec("presence_threshold", TRACKING["presence_threshold"], "visible when presence probability "
+                     ">= this", params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("search_window", TRACKING["search_window"], "masks and grasps only within the last box "
+                     "grown by this x the object's size (0 = anywhere)", params.in_range(0.0, 10.0), runtime=True),
+    params.ParamSpec("exclusive_masks", TRACKING["exclusive_masks"], "each pixel belongs to at most one tracked "
+                     "object (the highest mask logit), so no object's grasp or search window lands on another "
+                     "tracked object", runtime=True),
+    params.ParamSpec("search_growth", TRACKING["search_growth"], "the window grows by this x the object's size "
+                     "per lost frame", params.in_range(0.0, 10.0), runtime=True),
+    params.ParamSpec("position_threshold", TRACKING["position_threshold"], "a grasp peak must exceed this "
+                     "position value", params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("mask_threshold", TRACKING["mask_threshold"], "object-mask probability threshold",
                      params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("search_window", 0.1, "masks and grasps only within the last box grown by this x the object's "
-                     "size (0 = anywhere)", params.in_range(0.0, 10.0), runtime=True),
-    params.ParamSpec("exclusive_masks", True, "each pixel belongs to at most one tracked object (the highest mask "
-                     "logit), so no object's grasp or search window lands on another tracked object", runtime=True),
-    params.ParamSpec("search_growth", 0.25, "the window grows by this x the object's size per lost frame",
-                     params.in_range(0.0, 10.0), runtime=True),
-    params.ParamSpec("position_threshold", 0.2, "a grasp peak must exceed this position value",
-                     params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("mask_threshold", 0.5, "object-mask probability threshold", params.in_range(0.0, 1.0),
+    params.ParamSpec("top_k", TRACKING["top_k"], "grasps per object at most", params.in_range(1, 100),
                      runtime=True),
-    params.ParamSpec("top_k", 5, "grasps per object at most", params.in_range(1, 100), runtime=True),
-    params.ParamSpec("readout_window", 5, "a grasp's angle and width: position-weighted means over this odd "
-                     "window of map pixels around its peak (1 = the peak pixel)", params.odd_in_range(1, 31),
-                     runtime=True),
+    params.ParamSpec("readout_window", TRACKING["readout_window"], "a grasp's angle and width: position-weighted "
+                     "means over this odd window of map pixels around its peak (1 = the peak pixel)",
+                     params.odd_in_range(1, 31), runtime=True),
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
     params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),
+    params.ParamSpec("max_pending_prompts", 8, "prompts that may wait for the tracker; one more is refused at "
+                     "once", params.in_range(1, MAX_PENDING_LIMIT)),
+    params.ParamSpec("prompt_timeout_s", 30.0, "a prompt still waiting after this long is refused, never "
+                     "applied [s] (one being applied is answered when done)", params.in_range(0.1, 3600.0),
+                     runtime=True),
     params.ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics [s]", params.in_range(0.05, 60.0)),
     params.ParamSpec("error_log_period_s", 5.0, "at most one log line per this many seconds for repeated errors",
                      params.in_range(0.0, 3600.0), runtime=True),
 )
 RUNTIME_TUNABLE = tuple(s.name for s in PARAMETERS if s.runtime)
-
-
-@dataclass
-class _PromptJob:
-    """A prompt handed from the service callback to the worker, and its answer."""
-
-    request: SetPrompt.Request
-    response: SetPrompt.Response
-    done: threading.Event
+PromptJob = tuple[SetPrompt.Request, SetPrompt.Response]  # what waits in the prompt queue
 
 
 class TrackerNode(LifecycleNode):
@@ -116,15 +130,17 @@ class TrackerNode(LifecycleNode):
         self._detector = None  # the Grounding DINO text detector, when text_model is set
         self._settings: dict = {}
         self._frames: LatestSlot[Image | CompressedImage] = LatestSlot()
+        self._tuning: LatestSlot[dict] = LatestSlot()  # changed settings, applied by the worker
         self._depths: StampBuffer[Image] = StampBuffer()
         self._camera_info: CameraInfo | None = None
-        self._prompt_jobs: LatestSlot[_PromptJob] = LatestSlot()
+        self._prompts: PromptQueue[PromptJob] | None = None
+        self._applying: Ticket[PromptJob] | None = None  # the prompt the worker is applying
         self._stats = TrackerStats()
         self._rejected_encodings: set[str] = set()
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
         self._lifecycle_pubs, self._subscriptions_live, self._service, self._timer = [], [], None, None
-        self.finalized = False  # set by on_shutdown; main() then exits
+        self.finished = False  # set by on_shutdown; run_node then exits
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -133,11 +149,11 @@ class TrackerNode(LifecycleNode):
             self._depths = StampBuffer(self._settings["depth_buffer"])
             self._session = load_session(self._settings, self.get_logger())
             self._detector = load_text_detector(self._settings, self._session.tracker.device)
-        except Exception as error:  # rclpy swallows exceptions raised in transitions: report them ourselves
-            self.get_logger().error(f"configure failed: {error}")
-            self.get_logger().debug(traceback.format_exc())
-            self._session = None
-            return TransitionCallbackReturn.FAILURE
+        except Exception as error:
+            self._release_model()
+            return failed_transition(self, "configure", error)
+        self._tuning.clear()
+        self._prompts = PromptQueue(self._settings["max_pending_prompts"])
         self._grasp_pub = self.create_lifecycle_publisher(GraspArray, "grasp_poses", 10)
         self._mask_pub = self.create_lifecycle_publisher(Image, "~/mask", 2)
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", 2)
@@ -154,9 +170,8 @@ class TrackerNode(LifecycleNode):
         for publisher in self._lifecycle_pubs:
             self.destroy_lifecycle_publisher(publisher)
         self._lifecycle_pubs = []
-        self._session.release()
-        self._session = None
-        self._detector = None
+        self._prompts = None
+        self._release_model()
         self._frames.clear()
         return super().on_cleanup(state)
 
@@ -165,15 +180,19 @@ class TrackerNode(LifecycleNode):
                          reliability=ReliabilityPolicy.RELIABLE if self._settings["image_reliability"] == "reliable"
                          else ReliabilityPolicy.BEST_EFFORT)
         if self._settings["image_transport"] == "compressed":
-            self._subscriptions_live = [self.create_subscription(CompressedImage, "image/compressed", self._image_cb, qos)]
+            self._subscriptions_live = [self.create_subscription(CompressedImage, "image/compressed",
+                                                                 self._image_cb, qos)]
         else:
             self._subscriptions_live = [self.create_subscription(Image, "image", self._image_cb, qos)]
         if self._settings["use_depth"]:
-            self._subscriptions_live += [self.create_subscription(Image, "depth", self._depth_cb, qos),
-                                         self.create_subscription(CameraInfo, "camera_info", self._camera_info_cb, qos)]
-        self._service = self.create_service(SetPrompt, "set_prompt", self._set_prompt_cb)
+            self._subscriptions_live += [
+                self.create_subscription(Image, "depth", self._depth_cb, qos),
+                self.create_subscription(CameraInfo, "camera_info", self._camera_info_cb, qos)]
+        # its own group: a prompt callback waits for the worker while the default group's callbacks go on
+        self._service = self.create_service(SetPrompt, "set_prompt", self._set_prompt_cb,
+                                            callback_group=ReentrantCallbackGroup())
         self._frames.reopen()
-        self._prompt_jobs.reopen()
+        self._prompts.reopen()
         self._running.set()
         self._worker = threading.Thread(target=self._work, name="spgrasp_tracker_worker", daemon=True)
         self._worker.start()
@@ -186,16 +205,28 @@ class TrackerNode(LifecycleNode):
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_processing()
+        self._release_model()
+        self.finished = True
+        return super().on_shutdown(state)
+
+    def destroy_node(self) -> None:
+        """Also on Ctrl-C without transitions: stop the worker (refusing waiting prompts), free the model."""
+        self._stop_processing()
+        self._release_model()
+        super().destroy_node()
+
+    def _release_model(self) -> None:
         if self._session is not None:
             self._session.release()
-            self._session = None
-        self.finalized = True
-        return super().on_shutdown(state)
+        self._session = None
+        self._detector = None
+        self._tuning.clear()
 
     def _stop_processing(self) -> None:
         self._running.clear()
         self._frames.close()
-        self._prompt_jobs.close()
+        if self._prompts is not None:
+            self._prompts.close("not applied: the tracker is deactivating")
         if self._worker is not None:
             self._worker.join()
             self._worker = None
@@ -209,7 +240,7 @@ class TrackerNode(LifecycleNode):
             self.destroy_timer(self._timer)
             self._timer = None
 
-    # --- callbacks (executor thread): hand over, never process ------------------------------------------------
+    # --- callbacks (executor threads): hand over, never process -----------------------------------------------
     def _image_cb(self, msg: Image | CompressedImage) -> None:
         self._frames.put(msg)
 
@@ -220,32 +251,47 @@ class TrackerNode(LifecycleNode):
         self._camera_info = msg
 
     def _set_prompt_cb(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
+        """Queue the prompt for the worker and wait for its answer (or its refusal)."""
+        queue = self._prompts
+        if queue is None:
+            return fail_prompt_response(response, "not applied: the tracker is not configured", self._tracked())
+        ticket = queue.submit((request, response), closed_reason="not applied: the tracker is not active")
+        timeout = self._settings["prompt_timeout_s"]
+        deadline = time.monotonic() + timeout
+        while not ticket.wait(timeout=0.1):
+            if not self.context.ok():
+                return fail_prompt_response(SetPrompt.Response(), "not applied: the node is shutting down",
+                                            self._tracked())
+            if time.monotonic() > deadline:  # still in line: never applied; being applied: wait for it
+                queue.cancel(ticket, f"not applied: it waited {timeout:g} s behind earlier prompts "
+                                     "(prompt_timeout_s)")
+        if ticket.refusal is not None:
+            return fail_prompt_response(SetPrompt.Response(), ticket.refusal, self._tracked())
+        return ticket.answer
+
+    def _tracked(self) -> list[int]:
         session = self._session
-        tracked = session.tracker.object_ids if session else []
-        job = _PromptJob(request, response, threading.Event())
-        self._prompt_jobs.put(job)
-        if not job.done.wait(timeout=30.0):
-            return fail_prompt_response(response, "the tracker did not answer within 30 s", tracked)
-        return job.response
+        return list(session.tracker.object_ids) if session is not None else []
 
     def _parameters_changed_cb(self, parameters) -> None:
         if self._session is not None and any(p.name in RUNTIME_TUNABLE for p in parameters):
             self._settings = params.read(self, PARAMETERS)
-            self._session.tune(self._settings)
-            if self._detector is not None:
-                tune_text_detector(self._detector, self._settings)
+            self._tuning.put(self._settings)  # the worker applies it before its next frame or prompt
 
     def _diagnostics_cb(self) -> None:
-        session = self._session
-        self._diag_pub.publish(diagnostics_message(self.get_name(), self.get_clock().now().to_msg(), self._stats,
-                                                   self._frames.counts, session))
+        queue = self._prompts
+        self._diag_pub.publish(diagnostics_message(
+            self.get_name(), self.get_clock().now().to_msg(), self._stats, self._frames.counts, self._session,
+            prompts_waiting=len(queue) if queue is not None else 0, prompt_applying=self._applying is not None))
 
-    # --- the worker thread ------------------------------------------------------------------------------------
+    # --- the worker thread: the only one that touches the model ------------------------------------------------
     def _work(self) -> None:
         while self._running.is_set():
-            job = self._prompt_jobs.take(timeout=0.0)
-            if job is not None:
-                self._apply_prompt(job)
+            ticket = self._prompts.take(timeout=0.0)
+            if ticket is not None:
+                self._applying = ticket
+                self._apply_prompt(ticket)
+                self._applying = None
                 continue
             msg = self._frames.take(timeout=0.05)
             if msg is not None and self._session.tracker.object_ids:
@@ -253,13 +299,21 @@ class TrackerNode(LifecycleNode):
             elif msg is not None:
                 self._stats.idle_frames += 1
 
+    def _retune(self) -> None:
+        """Apply changed settings (if any) before the model runs again."""
+        settings = self._tuning.take(timeout=0.0)
+        if settings is not None:
+            self._session.tune(settings)
+            if self._detector is not None:
+                tune_text_detector(self._detector, settings)
+
     def _decode(self, msg: Image | CompressedImage) -> np.ndarray | None:
         """The message as HxWx3 RGB, or None (warned once per encoding) when it cannot be read."""
         if isinstance(msg, CompressedImage):
-            return compressed_to_rgb(msg)
+            return image_messages.compressed_to_rgb(msg)
         try:
-            return image_to_rgb(msg)
-        except UnsupportedEncoding as error:
+            return image_messages.image_to_rgb(msg)
+        except image_messages.UnsupportedEncoding as error:
             converted = _convert_with_cv_bridge(msg)
             if converted is None:
                 self._stats.rejected_frames += 1
@@ -273,6 +327,7 @@ class TrackerNode(LifecycleNode):
         """Step the tracker on one message (``rgb``: the message already decoded) and publish; returns the
         TrackerOutput or None."""
         received = time.perf_counter()
+        self._retune()
         try:
             rgb = self._decode(msg) if rgb is None else rgb
             if rgb is None:
@@ -290,13 +345,16 @@ class TrackerNode(LifecycleNode):
                            self.get_clock().now())
         return output
 
-    def _apply_prompt(self, job: _PromptJob) -> None:
+    def _apply_prompt(self, ticket: Ticket[PromptJob]) -> None:
+        """Apply one prompt to the newest frame and answer it; a refused or failed prompt changes nothing."""
+        request, response = ticket.item
         tracker = self._session.tracker
         msg = self._frames.latest()
         try:
+            self._retune()
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
-            prompt, rgb = prompt_from_request(job.request), None
+            prompt, rgb = conversions.prompt_from_request(request), None
             if prompt.text:
                 prompt, rgb = self._resolve_text(prompt, msg)
             output = self._process(msg, prompt, rgb)
@@ -307,10 +365,13 @@ class TrackerNode(LifecycleNode):
             created = [(i, p, tuple(p.box) if p.box is not None else states[i].bbox)
                        for i, p in zip(output.created_ids, prompt.objects())]
             what = f"tracking {len(tracker.object_ids)} object(s)" if tracker.object_ids else "tracking cleared"
-            fill_prompt_response(job.response, msg.header, created, tracker.object_ids, what)
+            conversions.fill_prompt_response(response, msg.header, created, tracker.object_ids, what)
         except PromptError as error:
-            fail_prompt_response(job.response, str(error), tracker.object_ids)
-        job.done.set()
+            fail_prompt_response(response, str(error), tracker.object_ids)
+        except Exception as error:  # a bug must not leave the caller waiting or end the worker
+            self.get_logger().error(f"prompt failed: {error!r}")
+            fail_prompt_response(response, f"prompt failed: {error!r} (see the node's log)", tracker.object_ids)
+        ticket.finish(response)
 
     def _resolve_text(self, prompt, msg):
         """(the prompt with its text replaced by the detector's boxes on ``msg``, ``msg`` decoded);
@@ -347,17 +408,18 @@ class TrackerNode(LifecycleNode):
                     throttle_duration_sec=self._settings["error_log_period_s"])
             return None
         try:
-            return depth_to_metres(depth), intrinsics_from_camera_info(info)
+            return image_messages.depth_to_metres(depth), image_messages.intrinsics_from_camera_info(info)
         except ValueError as error:
             self.get_logger().warning(f"depth not used: {error}", throttle_duration_sec=30.0)
             return None
 
     def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
-        self._grasp_pub.publish(frame_result_to_msg(output.result, header))
+        self._grasp_pub.publish(conversions.frame_result_to_msg(output.result, header))
         if self._mask_pub.get_subscription_count():
-            self._mask_pub.publish(labels_to_mono8(output.label_image(), header))
+            self._mask_pub.publish(image_messages.labels_to_mono8(output.label_image(), header))
         if self._settings["publish_debug_image"] and self._debug_pub.get_subscription_count():
-            self._debug_pub.publish(rgb_to_image(draw_result(rgb, output.result, output.masks), header))
+            overlay = draw_result(rgb, output.result, output.masks)
+            self._debug_pub.publish(image_messages.rgb_to_image(overlay, header))
         if self._detection_pub is not None:
             self._detection_pub.publish(detections_message(output.result, header))
 
@@ -374,13 +436,10 @@ def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:
         return None
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """``ros2 run spgrasp_ros spgrasp_tracker``: the node, unconfigured until a launch file or client drives it."""
-    rclpy.init(args=args)
-    from spgrasp_ros.ros.spin import spin_until_shutdown
-    node = TrackerNode()
-    spin_until_shutdown(node, until=lambda: node.finalized)
+    return run_node(TrackerNode, args, executor=lambda: MultiThreadedExecutor(num_threads=EXECUTOR_THREADS))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

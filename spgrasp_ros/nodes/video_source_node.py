@@ -14,36 +14,32 @@ from __future__ import annotations
 import sys
 
 import numpy as np
-import rclpy
-from rcl_interfaces.msg import ParameterDescriptor
-from rclpy.exceptions import ParameterException
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, Image
 from std_msgs.msg import Header
 
 from spgrasp_ros.cameras.frame_sources import FrameSource, open_frame_source, pinhole_intrinsics
+from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
-from spgrasp_ros.ros.parameters import ParamSpec, at_least, one_of, read
-from spgrasp_ros.ros.spin import spin_until_shutdown
+from spgrasp_ros.ros.parameters import ParamSpec, at_least, one_of
+from spgrasp_ros.ros.spin import run_node
 
 NODE_NAME = "video_source_node"
 _RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
 _INTRINSIC_NAMES = ("fx", "fy", "cx", "cy")
 
 
-def _not_blank(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
-
-
 SOURCE_DESCRIPTION = ("what to publish: a video file, an image folder (*.png/*.jpg in name order), a "
                       "recorded sequence folder (with sequence.json), webcam:N, /dev/videoN or a camera "
                       "index N")
+# `source` is a string or a camera index (`source:=0` arrives as an integer): read by _read_source, not read()
+SOURCE = ParamSpec("source", "", SOURCE_DESCRIPTION)
 PARAMETERS = (
     ParamSpec("rate_hz", 0.0, "publishing rate [Hz]; 0 = the source's own (video FPS, sequence fps, 30 for "
               "image folders)", at_least(0.0)),
     ParamSpec("loop", False, "start over at start_frame after the last frame (files only)"),
-    ParamSpec("frame_id", "camera_color_optical_frame", "frame_id of every header", _not_blank),
+    ParamSpec("frame_id", "camera_color_optical_frame", "frame_id of every header", params.not_blank),
     ParamSpec("encoding", "rgb8", "encoding of `image`", one_of("rgb8", "bgr8")),
     ParamSpec("fx", 0.0, "focal length x [px]; 0 = from the sequence's camera, else a 60 degree horizontal "
               "field of view", at_least(0.0)),
@@ -67,27 +63,19 @@ class VideoSourceNode(Node):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(NODE_NAME, **kwargs)
-        # Read once at start: read-only. Dynamically typed so that `rate_hz:=10` or `source:=0` are not
-        # refused by rclpy before our own checks run (those convert or explain).
-        self.declare_parameter("source", "", self._descriptor(SOURCE_DESCRIPTION))
-        for spec in PARAMETERS:
-            self.declare_parameter(spec.name, spec.default, self._descriptor(spec.description))
+        params.declare(self, (SOURCE, *PARAMETERS), read_only=True)  # read once, in start()
         self.finished = False
         self.exit_code = 0
         self._source: FrameSource | None = None
         self._published = 0
         self._failed = 0
 
-    @staticmethod
-    def _descriptor(description: str) -> ParameterDescriptor:
-        return ParameterDescriptor(description=description, read_only=True, dynamic_typing=True)
-
     def start(self) -> None:
         """Validate the parameters, open the source, make the publishers and the frame timer.
 
         Raises ValueError (FrameSourceError included) naming the bad parameter or the unreadable path.
         """
-        self._settings = read(self, PARAMETERS)
+        self._settings = params.read(self, PARAMETERS)
         self._source = open_frame_source(self._read_source(), self._settings["start_frame"],
                                          self._settings["loop"])
         width, height = self._source.size
@@ -164,6 +152,7 @@ class VideoSourceNode(Node):
             self.get_logger().info(f"{why}: published {self._published} frames{skipped}; exiting")
 
     def destroy_node(self) -> None:
+        """Close the source too."""
         if self._source is not None:
             self._source.close()
         super().destroy_node()
@@ -171,17 +160,7 @@ class VideoSourceNode(Node):
 
 def main(args: list[str] | None = None) -> int:
     """Run the node until its source ends or it is interrupted; the process exit code."""
-    rclpy.init(args=args)
-    node = VideoSourceNode()
-    try:
-        node.start()
-    except (ValueError, ParameterException) as error:
-        node.get_logger().fatal(str(error))
-        node.destroy_node()
-        rclpy.try_shutdown()
-        return 1
-    spin_until_shutdown(node, until=lambda: node.finished)
-    return node.exit_code
+    return run_node(VideoSourceNode, args, start=VideoSourceNode.start)
 
 
 if __name__ == "__main__":

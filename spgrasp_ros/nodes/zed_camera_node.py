@@ -20,13 +20,15 @@ activation, written by ``SequenceRecorder`` with a bounded queue); deactivate st
 from __future__ import annotations
 
 import array
+import sys
 import threading
 import traceback
 from dataclasses import fields
+from typing import Callable
 
 import cv2
 import numpy as np
-import rclpy
+from builtin_interfaces.msg import Time as TimeMsg
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
@@ -36,15 +38,12 @@ from spgrasp_ros.cameras.sequence_recorder import SequenceRecorder, new_sequence
 from spgrasp_ros.cameras.zed_source import DEPTH_MODES, FRAME_RATES, ZedCamera, ZedError, ZedFrame, ZedSettings
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
+from spgrasp_ros.ros.spin import failed_transition, run_node
 
 NODE_NAME = "zed_camera_node"
 _RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
 _RETRY_S = 0.5  # pause after a failed grab before the next try
 _RECORD_QUEUE = 8  # frames waiting to be written to disk, at most (then frames are dropped from the recording)
-
-
-def _not_blank(value: str) -> str | None:
-    return None if value.strip() else "must not be empty"
 
 
 PARAMETERS = (
@@ -61,7 +60,7 @@ PARAMETERS = (
                      params.one_of(*DEPTH_MODES)),
     params.ParamSpec("depth_min_m", 0.3, "nearer depth is published as NaN [m]", params.in_range(0.01, 40.0)),
     params.ParamSpec("depth_max_m", 10.0, "farther depth is published as NaN [m]", params.in_range(0.01, 40.0)),
-    params.ParamSpec("frame_id", "zed_left_camera_frame_optical", "frame_id of every header", _not_blank),
+    params.ParamSpec("frame_id", "zed_left_camera_frame_optical", "frame_id of every header", params.not_blank),
     params.ParamSpec("image_encoding", "bgra8", "encoding of rgb/image_rect_color: bgra8 (the ZED's own, no "
                      "conversion) or rgb8", params.one_of("bgra8", "rgb8")),
     params.ParamSpec("jpeg_quality", 80, "JPEG quality of rgb/image_rect_color/compressed", params.in_range(1, 100)),
@@ -97,7 +96,7 @@ def bgra_to_compressed(bgra: np.ndarray, header: Header, encoding: str, quality:
     return msg
 
 
-def stamp_header(timestamp_ns: int, frame_id: str, fallback) -> Header:
+def stamp_header(timestamp_ns: int, frame_id: str, fallback: Callable[[], TimeMsg]) -> Header:
     """A header stamped with the SDK's image time [ns since the epoch]; ``fallback()`` (a Time msg) when 0."""
     header = Header(frame_id=frame_id)
     if timestamp_ns > 0:
@@ -121,7 +120,7 @@ class ZedCameraNode(LifecycleNode):
         self._grabber: threading.Thread | None = None
         self._stop = threading.Event()
         self.published = self.failed = 0  # frames published; frames lost to grab or publish errors
-        self.finalized = False  # set by on_shutdown; main() then exits
+        self.finished = False  # set by on_shutdown; run_node then exits
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -129,11 +128,9 @@ class ZedCameraNode(LifecycleNode):
             self._settings = params.read(self, PARAMETERS)
             settings = ZedSettings(**{f.name: self._settings[f.name] for f in fields(ZedSettings)})
             self._camera = ZedCamera.open(settings)
-        except Exception as error:  # rclpy swallows exceptions raised in transitions: report them ourselves
-            self.get_logger().error(f"configure failed: {error}")
-            self.get_logger().debug(traceback.format_exc())
+        except Exception as error:
             self._camera = None
-            return TransitionCallbackReturn.FAILURE
+            return failed_transition(self, "configure", error)
         info = self._camera.info
         self._camera_info = camera_info_msg(Header(), *info.size, *info.intrinsics)
         qos = QoSProfile(depth=1, reliability=_RELIABILITY[self._settings["reliability"]])
@@ -161,8 +158,7 @@ class ZedCameraNode(LifecycleNode):
         try:
             self._recorder = self._start_recording()
         except Exception as error:
-            self.get_logger().error(f"activate failed: cannot record to {self._settings['record_path']}: {error}")
-            return TransitionCallbackReturn.FAILURE
+            return failed_transition(self, f"activate: recording to {self._settings['record_path']}", error)
         result = super().on_activate(state)  # publishers on before the first frame
         if result != TransitionCallbackReturn.SUCCESS:
             self._stop_grabbing()
@@ -179,7 +175,7 @@ class ZedCameraNode(LifecycleNode):
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_grabbing()
         self._close_camera()
-        self.finalized = True
+        self.finished = True
         return super().on_shutdown(state)
 
     def destroy_node(self) -> None:
@@ -263,13 +259,10 @@ class ZedCameraNode(LifecycleNode):
                                           throttle_duration_sec=5.0)
 
 
-def main(args: list[str] | None = None) -> None:
+def main(args: list[str] | None = None) -> int:
     """``ros2 run spgrasp_ros zed_camera_node``: the node, unconfigured until a launch file or client drives it."""
-    rclpy.init(args=args)
-    from spgrasp_ros.ros.spin import spin_until_shutdown
-    node = ZedCameraNode()
-    spin_until_shutdown(node, until=lambda: node.finalized)
+    return run_node(ZedCameraNode, args)
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

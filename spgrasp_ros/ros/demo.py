@@ -25,6 +25,7 @@ from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import Sequence, object_box
 from spgrasp_ros.evaluation.evaluate import Tally, score_frame
+from spgrasp_ros.timing import summarise
 from spgrasp_ros.tracker.streaming import masks_from_label_image
 from spgrasp_ros.visualize import draw_result
 
@@ -164,7 +165,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             # the user's prompt: a box around every object visible at the start
             first = sequence.frames[0]
             masks = first.load_masks()
-            boxes = {o.object_id: object_box(first, o.object_id, masks, config.size) for o in first.objects if o.visible}
+            boxes = {o.object_id: object_box(first, o.object_id, masks, config.size)
+                     for o in first.objects if o.visible}
             request = SetPrompt.Request(boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]),
                                                          y_max=float(b[3])) for b in boxes.values() if b is not None])
             response = None
@@ -267,7 +269,5 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
 
 
 def _percentiles(values: list[float]) -> dict:
-    if not values:
-        return {"p50": float("nan"), "p90": float("nan"), "max": float("nan")}
-    p50, p90 = np.percentile(values, [50, 90])
-    return {"p50": float(p50), "p90": float(p90), "max": float(max(values))}
+    summary = summarise(values)  # NaN for an empty series
+    return {"p50": summary["median"], "p90": summary["p90"], "max": summary["max"]}

@@ -37,7 +37,7 @@ CAMERAS = tuple(CAMERA_TOPICS)
 ZED_PREFIX = "zed/zed_node"
 ZED_TOPICS = ("rgb/image_rect_color", "rgb/image_rect_color/compressed", "rgb/camera_info", "depth/depth_registered",
               "depth/camera_info")
-# arm argument: "none" starts no bridge (unless the older bridge:=true), left/right start it for that arm.
+# arm argument: "none" starts no bridge, left/right start it for that arm.
 ARMS = ("none", "left", "right")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 # Camera sources that publish no `<image>/compressed` topic.
@@ -59,7 +59,8 @@ class NodePlan:
     name: str
     parameters: dict[str, object]  # flat names (a.b for nested), file values first, then launch arguments
     remappings: list[tuple[str, str]] = field(default_factory=list)  # (tracker's name, topic it reads)
-    lifecycle: bool = False  # configured and activated by the launch file
+    lifecycle: bool = False  # a lifecycle node: the launch file configures it
+    activate: bool = True  # ... and then activates it (False: left inactive, as the arm bridge)
 
 
 @dataclass(frozen=True)
@@ -76,20 +77,19 @@ class LaunchPlan:
         bridge = next((node for node in self.nodes if node.name == BRIDGE), None)
         if bridge is not None:
             arm = bridge.parameters.get("arm", "left")
-            line += (f"; {BRIDGE} for the {arm} arm, disabled until "
-                     f"{self.namespace}/{BRIDGE}/enable (std_srvs/SetBool true)")
+            line += (f"; {BRIDGE} for the {arm} arm, disabled until {self.namespace}/{BRIDGE}/enable "
+                     "(std_srvs/SetBool true; configured, inactive)")
         return line
 
 
 def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
-              arm: str, bridge: str, image_transport: str, use_sim_time: str, tracker_params: str,
+              arm: str, image_transport: str, use_sim_time: str, tracker_params: str,
               video_params: str, zed_params: str, bridge_params: str) -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
-    arm:=left|right starts the bridge for that arm (overriding bridge_params); arm:=none starts none, unless
-    bridge:=true (the older switch), which starts it with the arm of bridge_params.
-    Raises LaunchPlanError naming the argument or file at fault.
+    arm:=left|right starts the bridge for that arm (overriding bridge_params), configured and left inactive;
+    arm:=none starts none. Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
     if camera not in CAMERAS:
@@ -97,7 +97,6 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     arm = arm.strip().lower()
     if arm not in ARMS:
         raise LaunchPlanError(f"arm:={arm!r} is not one of {', '.join(ARMS)}")
-    start_bridge = _boolean("bridge", bridge) or arm != "none"
     namespace = _namespace(namespace)
     common = {"use_sim_time": _boolean("use_sim_time", use_sim_time)}
     nodes = []
@@ -132,11 +131,9 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
                               "camera:=none with a driver or bag that publishes image/compressed")
     nodes.append(NodePlan(TRACKER, TRACKER, {**params, **common}, tracker_remappings(camera), lifecycle=True))
 
-    if start_bridge:
-        params = node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params")
-        if arm != "none":
-            params["arm"] = arm
-        nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}))
+    if arm != "none":
+        params = {**node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params"), "arm": arm}
+        nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}, lifecycle=True, activate=False))
     return LaunchPlan(namespace, nodes)
 
 

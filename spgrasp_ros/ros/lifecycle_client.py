@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import time
 
-from rclpy.executors import Executor
-from rclpy.node import Node
-
 from lifecycle_msgs.msg import State, Transition
 from lifecycle_msgs.srv import ChangeState, GetAvailableTransitions, GetState
+from rclpy.executors import Executor
+from rclpy.node import Node
 
 from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
 
@@ -48,7 +47,6 @@ class LifecycleClient:
 
     def __init__(self, node: Node, executor: Executor, target: str, timeout_s: float = 10.0,
                  resend_s: float = 2.0) -> None:
-        self._node = node
         self._executor = executor
         self._caller = ServiceCaller(executor)
         self._target = target.rstrip("/")
@@ -57,12 +55,6 @@ class LifecycleClient:
         self._get_state = node.create_client(GetState, f"{self._target}/get_state")
         self._change_state = node.create_client(ChangeState, f"{self._target}/change_state")
         self._get_transitions = node.create_client(GetAvailableTransitions, f"{self._target}/get_available_transitions")
-
-    def destroy(self) -> None:
-        """Release the service clients."""
-        self._node.destroy_client(self._get_state)
-        self._node.destroy_client(self._change_state)
-        self._node.destroy_client(self._get_transitions)
 
     def _query(self, client, request):
         try:
@@ -149,14 +141,3 @@ class LifecycleClient:
         if state.id not in _SHUTDOWN_FROM:
             raise LifecycleError(f"{self._target} is in transition state '{state.label}'; cannot shut down now")
         return self.change_state(_SHUTDOWN_FROM[state.id])
-
-    def bring_up(self) -> State:
-        """Configure (if needed) and activate."""
-        state = self.get_state()
-        if state.id == State.PRIMARY_STATE_UNCONFIGURED:
-            state = self.configure()
-        if state.id == State.PRIMARY_STATE_INACTIVE:
-            state = self.activate()
-        if state.id != State.PRIMARY_STATE_ACTIVE:
-            raise LifecycleError(f"{self._target} did not reach 'active' (it is '{state.label}')")
-        return state

@@ -3,11 +3,13 @@
 A node lists its parameters once (name, default, description, check, whether it may change at run time);
 ``declare`` declares them with descriptors, ``read`` returns validated values (every problem in one
 ValueError), and ``validator`` is an ``add_on_set_parameters_callback`` that refuses bad values and, while
-``frozen()`` is true, changes to parameters that only take effect at configure.
+``frozen()`` is true, changes to parameters that only take effect at configure. Defaults that a ROS-free
+config dataclass also holds are taken from it (the one source of defaults).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
@@ -50,20 +52,35 @@ def at_least(low: float) -> Check:
     return lambda value: None if value >= low else f"must be >= {low}, got {value!r}"
 
 
+def finite(value: float) -> str | None:
+    """Check: a finite number."""
+    return None if math.isfinite(value) else f"must be finite, got {value!r}"
+
+
+def not_blank(value: str) -> str | None:
+    """Check: a string with more than white space."""
+    return None if value.strip() else "must not be empty"
+
+
 def _problem(spec: ParamSpec, value: Any) -> str | None:
     if isinstance(spec.default, bool) != isinstance(value, bool) or (
-            not isinstance(value, type(spec.default)) and not (isinstance(spec.default, float) and isinstance(value, int))):
+            not isinstance(value, type(spec.default))
+            and not (isinstance(spec.default, float) and isinstance(value, int))):
         return f"{spec.name} must be a {type(spec.default).__name__}, got {type(value).__name__} {value!r}"
     problem = spec.check(value) if spec.check else None
     return f"{spec.name} {problem}" if problem else None
 
 
-def declare(node: Node, specs: Iterable[ParamSpec]) -> None:
-    """Declare every parameter with its description (values from launch / params files override defaults)."""
+def declare(node: Node, specs: Iterable[ParamSpec], read_only: bool = False) -> None:
+    """Declare every parameter with its description (values from launch / params files override defaults).
+
+    Dynamically typed, so that ``-p rate:=10`` for a float is not refused by rclpy before ``read`` converts or
+    explains it. ``read_only``: a plain node that reads every parameter once at start.
+    """
     for spec in specs:
-        note = "" if spec.runtime else " (read at configure)"
-        node.declare_parameter(spec.name, spec.default, ParameterDescriptor(description=spec.description + note,
-                                                                        dynamic_typing=True))
+        note = " (read at start)" if read_only else "" if spec.runtime else " (read at configure)"
+        node.declare_parameter(spec.name, spec.default, ParameterDescriptor(
+            description=spec.description + note, read_only=read_only, dynamic_typing=True))
 
 
 def read(node: Node, specs: Iterable[ParamSpec]) -> dict[str, Any]:
@@ -82,7 +99,8 @@ def read(node: Node, specs: Iterable[ParamSpec]) -> dict[str, Any]:
     return values
 
 
-def validator(specs: Iterable[ParamSpec], frozen: Callable[[], bool]) -> Callable[[list[Parameter]], SetParametersResult]:
+def validator(specs: Iterable[ParamSpec],
+              frozen: Callable[[], bool]) -> Callable[[list[Parameter]], SetParametersResult]:
     """An on-set-parameters callback: refuses invalid values, and configure-time ones while ``frozen()``."""
     by_name = {spec.name: spec for spec in specs}
 
@@ -93,7 +111,8 @@ def validator(specs: Iterable[ParamSpec], frozen: Callable[[], bool]) -> Callabl
                 continue
             problem = _problem(spec, parameter.value)
             if problem is None and not spec.runtime and frozen():
-                problem = f"{spec.name} is read at configure: deactivate and clean up the node to change it"
+                problem = (f"{spec.name}: read at start only (at configure): deactivate and clean up the node "
+                           "to change it")
             if problem:
                 return SetParametersResult(successful=False, reason=problem)
         return SetParametersResult(successful=True)

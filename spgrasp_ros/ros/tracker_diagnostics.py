@@ -5,13 +5,15 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass, field
 
-import numpy as np
 import torch
+from builtin_interfaces.msg import Time as TimeMsg
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rclpy.time import Time
 
-from spgrasp_ros.tracker.intake import SlotCounts
 from spgrasp_ros.results import FrameResult
+from spgrasp_ros.timing import summarise
+from spgrasp_ros.tracker.intake import SlotCounts
+from spgrasp_ros.tracker.session import TrackerSession
 
 WINDOW = 100  # frames the latency and rate statistics cover
 
@@ -31,7 +33,7 @@ class TrackerStats:
     done_at: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     lost_objects: int = 0
 
-    def record(self, result: FrameResult, processing_ms: float, stamp, now) -> None:
+    def record(self, result: FrameResult, processing_ms: float, stamp: TimeMsg, now: Time) -> None:
         """One published frame: its processing time and the delay from its image stamp to now."""
         self.processed += 1
         self.processing_ms.append(processing_ms)
@@ -50,12 +52,17 @@ class TrackerStats:
 def _percentiles(values) -> str:
     if not values:
         return "n/a"
-    p50, p90 = np.percentile(np.asarray(values), [50, 90])
-    return f"{p50:.1f} / {p90:.1f}"
+    summary = summarise(list(values))
+    return f"{summary['median']:.1f} / {summary['p90']:.1f}"
 
 
-def diagnostics_message(name: str, stamp, stats: TrackerStats, counts: SlotCounts, session) -> DiagnosticArray:
-    """A DiagnosticArray with one status: OK, WARN (errors, rejected frames or lost objects) or ERROR (no model)."""
+def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: SlotCounts,
+                        session: TrackerSession | None, *,
+                        prompts_waiting: int = 0, prompt_applying: bool = False) -> DiagnosticArray:
+    """A DiagnosticArray with one status: OK, WARN (errors, rejected frames or lost objects) or ERROR (no model).
+
+    ``prompts_waiting``: prompts in line for the worker; ``prompt_applying``: whether it is applying one now.
+    """
     values = {
         "frames received": counts.received,
         "frames processed": stats.processed,
@@ -68,6 +75,8 @@ def diagnostics_message(name: str, stamp, stats: TrackerStats, counts: SlotCount
         "processing ms p50 / p90": _percentiles(stats.processing_ms),
         "stamp to publish ms p50 / p90": _percentiles(stats.end_to_end_ms),
         "objects lost": stats.lost_objects,
+        "prompts waiting": prompts_waiting,
+        "prompt being applied": "yes" if prompt_applying else "no",
     }
     for stage in sorted({k for frame in stats.stage_ms for k in frame}):
         values[f"stage {stage} ms p50 / p90"] = _percentiles([f[stage] for f in stats.stage_ms if stage in f])
@@ -75,17 +84,20 @@ def diagnostics_message(name: str, stamp, stats: TrackerStats, counts: SlotCount
         values["tracked ids"] = " ".join(str(i) for i in session.tracker.object_ids) or "none"
         values["device"] = str(session.tracker.device)
         if session.tracker.device.type == "cuda":
-            values["gpu memory allocated MiB"] = f"{torch.cuda.memory_allocated(session.tracker.device) / 2**20:.0f}"
-            values["gpu memory peak MiB"] = f"{torch.cuda.max_memory_allocated(session.tracker.device) / 2**20:.0f}"
+            device = session.tracker.device
+            values["gpu memory allocated MiB"] = f"{torch.cuda.memory_allocated(device) / 2**20:.0f}"
+            values["gpu memory peak MiB"] = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f}"
     if session is None:
         level, message = DiagnosticStatus.ERROR, "no model loaded"
     elif stats.errors or stats.rejected_frames:
-        level, message = DiagnosticStatus.WARN, f"{stats.errors} processing errors, {stats.rejected_frames} rejected frames"
+        level = DiagnosticStatus.WARN
+        message = f"{stats.errors} processing errors, {stats.rejected_frames} rejected frames"
     elif stats.lost_objects:
         level, message = DiagnosticStatus.WARN, f"{stats.lost_objects} object(s) lost"
     else:
         level, message = DiagnosticStatus.OK, "tracking" if stats.processed else "waiting for frames and a prompt"
-    status = DiagnosticStatus(level=level, name=f"{name}: tracker", message=message, hardware_id=values.get("device", ""),
+    status = DiagnosticStatus(level=level, name=f"{name}: tracker", message=message,
+                              hardware_id=values.get("device", ""),
                               values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])
     array = DiagnosticArray()
     array.header.stamp = stamp

@@ -7,11 +7,10 @@ them; with --fail-configure, configure returns FAILURE. The process exits 0 once
 
 import sys
 
-import rclpy
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from std_msgs.msg import UInt32
 
-from spgrasp_ros.ros.spin import spin_until_shutdown
+from spgrasp_ros.ros.spin import run_node
 
 
 class LifecycleProbe(LifecycleNode):
@@ -21,7 +20,7 @@ class LifecycleProbe(LifecycleNode):
         self.publisher = None
         self.timer = None
         self.count = 0
-        self.finalized = False
+        self.finished = False
 
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         if self.fail_configure:
@@ -43,16 +42,15 @@ class LifecycleProbe(LifecycleNode):
         return super().on_cleanup(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
-        self.finalized = True
+        self.finished = True
         return super().on_shutdown(state)
 
 
-def main() -> None:
-    rclpy.init()
+def make_node() -> LifecycleProbe:
     node = LifecycleProbe(sys.argv[1], "--fail-configure" in sys.argv[2:])
     print("READY", flush=True)
-    spin_until_shutdown(node, until=lambda: node.finalized)
+    return node
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_node(make_node))

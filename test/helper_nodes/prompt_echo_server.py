@@ -11,9 +11,9 @@ import numpy as np
 import rclpy
 from std_msgs.msg import Header
 
-from spgrasp_ros.ros.conversions import fail_prompt_response, fill_prompt_response, prompt_from_request
-from spgrasp_ros.ros.spin import spin_until_shutdown
 from spgrasp_ros.prompts import PromptError
+from spgrasp_ros.ros.conversions import fail_prompt_response, fill_prompt_response, prompt_from_request
+from spgrasp_ros.ros.spin import run_node
 from spgrasp_ros.srv import SetPrompt
 
 
@@ -47,15 +47,18 @@ class EchoServer:
         return fill_prompt_response(response, header, created, self.tracked, message)
 
 
-def main() -> None:
-    service, width, height, frame_id = sys.argv[1:5]
-    image_size = None if int(width) == 0 else (int(width), int(height))
-    rclpy.init()
+def make_node(service: str, image_size, frame_id: str):
     node = rclpy.create_node("prompt_echo_server")
     EchoServer(node, service, image_size, frame_id)
     print("READY", flush=True)
-    spin_until_shutdown(node)
+    return node
+
+
+def main() -> int:
+    service, width, height, frame_id = sys.argv[1:5]
+    image_size = None if int(width) == 0 else (int(width), int(height))
+    return run_node(lambda: make_node(service, image_size, frame_id))
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,7 +1,8 @@
-"""r1_grasp_bridge in its own process, fed GraspArray messages by the test, its arm and gripper topics listened
-to: nothing while disabled (the log says what it would send), the hand-computed base-frame pose and gripper
-command once enabled, nothing for stale, out-of-workspace, lost or foreign-frame grasps, the rate limit, and
-nothing after disabling again.
+"""r1_grasp_bridge (a lifecycle node) in its own process, configured by the test through its lifecycle services,
+fed GraspArray messages by the test, its arm and gripper topics listened to: nothing while inactive (the log
+says what it would send), the hand-computed base-frame pose and gripper command once enabled, nothing for
+stale, out-of-workspace, lost or foreign-frame grasps, the rate limit, nothing after disabling or deactivating
+again, ``~/enable`` driving the lifecycle state, and bad parameters failing configure.
 
 Sent commands carry the stamp of the GraspArray they come from, so each command is matched to its input; "nothing
 was sent" is shown by a valid sentinel message sent afterwards arriving alone (the bridge handles messages in
@@ -16,7 +17,6 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-
 from ros_harness import RosProcess, RosTestNode, require_ros
 
 pytestmark = pytest.mark.ros
@@ -55,15 +55,18 @@ def bridge(params: list[str]):
 
 
 class Rig:
-    """Test side: GraspArray publisher, arm and gripper listeners, ~/enable and parameter clients."""
+    """Test side: GraspArray publisher, arm and gripper listeners, ~/enable, lifecycle and parameter clients.
+    Configures the bridge (through its lifecycle services) and waits until its topics are matched."""
 
     def __init__(self, ros: RosTestNode, process: RosProcess, pose_topic: str, gripper_topic: str,
                  gripper_type, namespace: str = NS) -> None:
         from geometry_msgs.msg import PoseStamped
+        from lifecycle_msgs.msg import State
         from rcl_interfaces.srv import SetParametersAtomically
         from std_srvs.srv import SetBool
 
         from spgrasp_ros.msg import GraspArray
+        from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
         self.ros, self.process = ros, process
         node = ros.node
@@ -75,6 +78,8 @@ class Rig:
         bridge_node = f"{namespace}/r1_grasp_bridge"
         self.enable_client = node.create_client(SetBool, f"{bridge_node}/enable")
         self.param_client = node.create_client(SetParametersAtomically, f"{bridge_node}/set_parameters_atomically")
+        self.lifecycle = LifecycleClient(node, ros.executor, bridge_node, timeout_s=30)
+        assert self.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE, process.output()
         ros.spin_until(lambda: self.publisher.get_subscription_count() > 0 or process.popen.poll() is not None,
                        30, "the bridge's grasp_poses subscription")
         assert process.popen.poll() is None, process.output()
@@ -102,8 +107,8 @@ class Rig:
         from rclpy.duration import Duration
         from std_msgs.msg import Header
 
-        from spgrasp_ros.ros.conversions import frame_result_to_msg
         from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
+        from spgrasp_ros.ros.conversions import frame_result_to_msg
 
         def state(i, seen):
             return ObjectState(i, seen, 0.9 if seen else 0.1, 400 if seen else 0, (1.0, 1.0, 9.0, 9.0), 5, 0)
@@ -156,7 +161,11 @@ def main_rig(main_bridge):
 
 @pytest.fixture
 def rig(main_rig):
-    """The main bridge, disabled, with nothing received yet."""
+    """The main bridge, configured and inactive (disabled), with nothing received yet."""
+    from lifecycle_msgs.msg import State
+
+    if main_rig.lifecycle.get_state().id == State.PRIMARY_STATE_UNCONFIGURED:
+        assert main_rig.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE
     assert main_rig.enable(False).success
     main_rig.ros.spin_for(0.1)
     main_rig.poses.clear()
@@ -342,25 +351,95 @@ def test_camera_to_base_from_tf2_where_it_is_installed(ros_node):
         assert _position(rig.poses[-1]) == pytest.approx((0.3, -0.1, 0.6), abs=1e-6)
 
 
+def test_deactivating_stops_commanding_at_once(rig):
+    from lifecycle_msgs.msg import State
+
+    assert rig.enable().success
+    first = rig.send()
+    rig.wait_for(first)
+    assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
+    # sent after the transition answered: the bridge handles them after it, so none may be commanded
+    for _ in range(3):
+        rig.send(spin=0.0)
+    assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
+    sentinel = rig.send()
+    rig.wait_for(sentinel)
+    assert rig.sent_stamps() == [first, sentinel]
+    assert "disabled: would send" in rig.process.output()
+
+
+def test_enable_drives_the_lifecycle_state(rig):
+    from lifecycle_msgs.msg import State
+
+    assert rig.lifecycle.get_state().id == State.PRIMARY_STATE_INACTIVE
+    assert rig.enable().success
+    assert rig.lifecycle.get_state().label == "active"
+    assert rig.enable(False).success
+    assert rig.lifecycle.get_state().label == "inactive"
+    assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
+    assert rig.enable(False).message == "disabled: nothing is commanded"
+    assert rig.lifecycle.get_state().label == "inactive", "enable false deactivates what the lifecycle activated"
+    # unconfigured (as after `ros2 run`): enable configures first, then activates
+    assert rig.lifecycle.cleanup().id == State.PRIMARY_STATE_UNCONFIGURED
+    response = rig.enable()
+    assert response.success and response.message.startswith("enabled: commanding the left arm"), response.message
+    assert rig.lifecycle.get_state().label == "active"
+    sentinel = rig.send()
+    rig.wait_for(sentinel)
+
+
 @pytest.mark.parametrize(("params", "message"), [
     (["arm:=middle"], "arm must be one of left, right, got 'middle'"),
     (["workspace.z_min:=2.0"], "workspace: z_min must be below z_max"),
     (["extrinsics.qw:=0.5"], "is not a unit quaternion"),
     (["pose_topic:=/arm_{side}"], "only the placeholders {arm} and {a} are known"),
 ])
-def test_unusable_parameters_end_the_process_naming_them(params, message):
-    require_ros()
+def test_unusable_parameters_fail_configure_naming_them(ros_node, params, message):
+    from lifecycle_msgs.msg import State
+    from std_srvs.srv import SetBool
+
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
+
     with bridge(params) as process:
-        assert process.wait(timeout=30) == 1
-        assert message in process.output()
+        client = LifecycleClient(ros_node.node, ros_node.executor, f"{OTHER_NS}/r1_grasp_bridge", timeout_s=30)
+        with pytest.raises(LifecycleError, match="unconfigured"):
+            client.configure()
+        assert client.get_state().id == State.PRIMARY_STATE_UNCONFIGURED
+        ros_node.spin_until(lambda: any("configure failed: " in line and message in line
+                                        for line in process.output().splitlines()),
+                            10, "one log line naming the bad parameter")
+        enable = ros_node.node.create_client(SetBool, f"{OTHER_NS}/r1_grasp_bridge/enable")
+        refused = ros_node.call(enable, SetBool.Request(data=True), 30)
+        assert not refused.success and message in refused.message, refused.message
+        assert client.get_state().id == State.PRIMARY_STATE_UNCONFIGURED
+        assert process.popen.poll() is None, "a bad parameter does not end the node"
+
+
+def test_a_fixed_parameter_lets_the_node_configure(ros_node):
+    from lifecycle_msgs.msg import State
+    from rcl_interfaces.srv import SetParameters
+    from rclpy.parameter import Parameter
+
+    from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
+
+    with bridge(["arm:=middle"]):
+        target = f"{OTHER_NS}/r1_grasp_bridge"
+        client = LifecycleClient(ros_node.node, ros_node.executor, target, timeout_s=30)
+        with pytest.raises(LifecycleError, match="unconfigured"):
+            client.configure()
+        setter = ros_node.node.create_client(SetParameters, f"{target}/set_parameters")
+        result = ros_node.call(setter, SetParameters.Request(
+            parameters=[Parameter("arm", value="right").to_parameter_msg()]), 30).results[0]
+        assert result.successful, result.reason
+        assert client.configure().id == State.PRIMARY_STATE_INACTIVE
 
 
 def test_the_parameter_file_holds_every_parameter_with_its_default():
     require_ros()
     from pathlib import Path
 
-    from spgrasp_ros.ros.launch_plan import node_parameters
     from spgrasp_ros.nodes.r1_grasp_bridge import PARAMETERS
+    from spgrasp_ros.ros.launch_plan import node_parameters
 
     path = Path(__file__).resolve().parents[2] / "config" / "r1_grasp_bridge.yaml"
     assert node_parameters(path, "r1_grasp_bridge") == {spec.name: spec.default for spec in PARAMETERS}

@@ -6,7 +6,6 @@ The server process applies the package's own prompt rules (spgrasp_ros.prompts) 
 import math
 
 import pytest
-
 from ros_harness import helper_node
 
 pytestmark = pytest.mark.ros

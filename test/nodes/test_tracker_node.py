@@ -1,9 +1,12 @@
 """The tracker lifecycle node in its own process, driven like a robot system drives it.
 
-One node process (bundled demo model, CPU) serves the tests of this module in order: a prompt before any image,
-prompt -> stream -> grasps on the prompted object with the image's header, re-prompt, append, clear, bad
-prompts, unsupported encodings, runtime parameters, deactivate/activate while images flow, and frames
-arriving faster than processing (dropped, not queued; memory flat).
+One node process (bundled demo model, CPU) serves most tests of this module, in any order: each test brings
+it to the state it needs (the ``rig`` fixture: active, the tunables the tests change at their defaults; the
+test's own prompt). Covered: a prompt before any image, prompt -> stream -> grasps on the prompted object with
+the image's header, re-prompt, append, clear, bad prompts, unsupported encodings, runtime parameters,
+deactivate/activate while images flow, frames arriving faster than processing (dropped, not queued; memory
+flat), depth, and a slow prompt that holds up neither parameters, lifecycle requests nor diagnostics. Tests
+that end or break a node (cleanup and shutdown, a missing checkpoint, compressed input) start their own.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ import time
 
 import numpy as np
 import pytest
-
 from ros_harness import RosProcess, require_ros
 
 pytestmark = pytest.mark.ros
 
 NS = "/trk"
-NODE = f"{NS}/spgrasp_tracker"
 SEED = 100123  # a held-out synthetic clip (training uses seeds below 5000)
+# The runtime parameters tests change, at their defaults (config/tracker.yaml): the rig fixture restores them.
+TUNABLES = {"top_k": 5, "presence_threshold": 0.5, "exclusive_masks": True, "readout_window": 5}
 
 
 def _rss_kib(pid: int) -> int:
@@ -33,9 +36,9 @@ def _rss_kib(pid: int) -> int:
 class Rig:
     """The test side: image publisher, GraspArray/diagnostics subscribers, prompt and parameter clients."""
 
-    def __init__(self, ros_node) -> None:
+    def __init__(self, ros_node, namespace: str = NS) -> None:
         from diagnostic_msgs.msg import DiagnosticArray
-        from rcl_interfaces.srv import SetParameters
+        from rcl_interfaces.srv import GetParameters, SetParameters
         from sensor_msgs.msg import Image
 
         from spgrasp_ros.msg import GraspArray
@@ -43,17 +46,19 @@ class Rig:
         from spgrasp_ros.srv import SetPrompt
 
         self.ros = ros_node
+        self.namespace, self.node_name = namespace, f"{namespace}/spgrasp_tracker"
         node = ros_node.node
         self.arrays: list = []
         self.diagnostics: list = []
         self.masks: list = []
-        self.publisher = node.create_publisher(Image, f"{NS}/image", 5)
-        node.create_subscription(GraspArray, f"{NS}/grasp_poses", self.arrays.append, 50)
+        self.publisher = node.create_publisher(Image, f"{namespace}/image", 5)
+        node.create_subscription(GraspArray, f"{namespace}/grasp_poses", self.arrays.append, 50)
         node.create_subscription(DiagnosticArray, "/diagnostics", self.diagnostics.append, 10)
-        node.create_subscription(Image, f"{NODE}/mask", self.masks.append, 5)
-        self.prompt_client = node.create_client(SetPrompt, f"{NS}/set_prompt")
-        self.param_client = node.create_client(SetParameters, f"{NODE}/set_parameters")
-        self.lifecycle = LifecycleClient(node, ros_node.executor, NODE, timeout_s=120)
+        node.create_subscription(Image, f"{self.node_name}/mask", self.masks.append, 5)
+        self.prompt_client = node.create_client(SetPrompt, f"{namespace}/set_prompt")
+        self.param_client = node.create_client(SetParameters, f"{self.node_name}/set_parameters")
+        self.get_param_client = node.create_client(GetParameters, f"{self.node_name}/get_parameters")
+        self.lifecycle = LifecycleClient(node, ros_node.executor, self.node_name, timeout_s=120)
         self.stamp_sec = 1000
 
     def image(self, rgb: np.ndarray, encoding: str = "rgb8"):
@@ -78,18 +83,45 @@ class Rig:
         from spgrasp_ros.srv import SetPrompt
 
         request = SetPrompt.Request(
-            boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]), y_max=float(b[3])) for b in boxes],
+            boxes=[PromptBox(x_min=float(b[0]), y_min=float(b[1]), x_max=float(b[2]), y_max=float(b[3]))
+                   for b in boxes],
             points=[PromptPoint(x=float(x), y=float(y), label=int(label), object_index=int(k))
                     for x, y, label, k in points],
             text=text, append=append, remove_ids=list(remove_ids))
         return self.ros.call(self.prompt_client, request, 60)
 
     def set_parameter(self, name: str, value):
+        return self.set_parameters(**{name: value})[0]
+
+    def set_parameters(self, **values) -> list:
         from rcl_interfaces.srv import SetParameters
         from rclpy.parameter import Parameter
 
-        request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()])
-        return self.ros.call(self.param_client, request, 30).results[0]
+        request = SetParameters.Request(parameters=[Parameter(name, value=value).to_parameter_msg()
+                                                    for name, value in values.items()])
+        return self.ros.call(self.param_client, request, 30).results
+
+    def get_parameter(self, name: str):
+        from rcl_interfaces.srv import GetParameters
+        from rclpy.parameter import parameter_value_to_python
+
+        response = self.ros.call(self.get_param_client, GetParameters.Request(names=[name]), 30)
+        return parameter_value_to_python(response.values[0])
+
+    def bring_up(self) -> None:
+        """Configure (when unconfigured) and activate the node; wait until its topics are matched."""
+        from lifecycle_msgs.msg import State
+
+        if self.lifecycle.get_state().id == State.PRIMARY_STATE_UNCONFIGURED:
+            assert self.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE
+        if self.lifecycle.get_state().id == State.PRIMARY_STATE_INACTIVE:
+            assert self.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
+        node = self.ros.node
+        self.ros.spin_until(lambda: self.publisher.get_subscription_count() > 0, 30,
+                            "the tracker's image subscription")
+        self.ros.spin_until(lambda: node.count_publishers(f"{self.namespace}/grasp_poses") > 0, 30,
+                            "the grasp publisher")
+        self.ros.spin_for(0.3)
 
     def show(self, rgb: np.ndarray):
         """Publish a frame for a following prompt (nothing may be tracked yet, so no GraspArray is awaited)."""
@@ -127,12 +159,16 @@ def clip():
     return frames, ids, boxes
 
 
+def _tracker(namespace: str) -> RosProcess:
+    return RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args",
+                       "-r", f"__ns:={namespace}", "-p", "checkpoint:=demo", "-p", "device:=cpu",
+                       "-p", "diagnostics_period_s:=0.5", "-p", "image_reliability:=reliable"])
+
+
 @pytest.fixture(scope="module")
 def tracker_process():
     require_ros()
-    process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", f"__ns:={NS}",
-                          "-p", "checkpoint:=demo", "-p", "device:=cpu", "-p", "diagnostics_period_s:=0.5",
-                          "-p", "image_reliability:=reliable"])
+    process = _tracker(NS)
     try:
         yield process
     finally:
@@ -160,17 +196,21 @@ def module_rig(module_ros_node, tracker_process):
 
 @pytest.fixture
 def rig(module_rig, tracker_process):
+    """The module's tracker, active, with the tunables the tests change at their defaults."""
+    assert tracker_process.popen.poll() is None, tracker_process.output()
+    module_rig.bring_up()
+    assert all(result.successful for result in module_rig.set_parameters(**TUNABLES))
+    return module_rig
+
+
+@pytest.fixture
+def fresh_rig(rig):
+    """The module's tracker cleaned up and configured again: no frame received, nothing tracked."""
     from lifecycle_msgs.msg import State
 
-    rig, ros_node = module_rig, module_rig.ros
-    state = rig.lifecycle.get_state().id
-    if state == State.PRIMARY_STATE_UNCONFIGURED:
-        assert rig.lifecycle.configure().id == State.PRIMARY_STATE_INACTIVE, tracker_process.output()
-    if rig.lifecycle.get_state().id == State.PRIMARY_STATE_INACTIVE:
-        assert rig.lifecycle.activate().id == State.PRIMARY_STATE_ACTIVE
-    ros_node.spin_until(lambda: rig.publisher.get_subscription_count() > 0, 30, "the tracker's image subscription")
-    ros_node.spin_until(lambda: ros_node.node.count_publishers(f"{NS}/grasp_poses") > 0, 30, "the grasp publisher")
-    ros_node.spin_for(0.3)
+    assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
+    assert rig.lifecycle.cleanup().id == State.PRIMARY_STATE_UNCONFIGURED
+    rig.bring_up()
     return rig
 
 
@@ -181,8 +221,8 @@ def _on_object(grasp, masks: np.ndarray, object_id: int) -> bool:
     return bool((window == object_id).any())
 
 
-def test_prompt_before_any_image_is_refused(rig):
-    response = rig.prompt(boxes=[[10, 10, 50, 50]])
+def test_prompt_before_any_image_is_refused(fresh_rig):
+    response = fresh_rig.prompt(boxes=[[10, 10, 50, 50]])
     assert not response.success and "no image" in response.message
     assert list(response.tracked_ids) == []
 
@@ -279,6 +319,12 @@ def test_unsupported_encoding_is_rejected_once_and_counted(rig, clip, tracker_pr
     rig.stream([frames[9][0]])  # still tracking afterwards
 
 
+def _received(rig) -> int:
+    """Frames the tracker received, by its latest diagnostics."""
+    rig.ros.spin_until(lambda: rig.diagnostics, 10, "diagnostics")
+    return int(_value(rig.diagnostics[-1], "frames received") or 0)
+
+
 def _value(diagnostics, key: str) -> str | None:
     for status in diagnostics.status:
         for item in status.values:
@@ -361,12 +407,20 @@ def test_fast_frames_are_dropped_not_queued(rig, clip, tracker_process):
 def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
     from sensor_msgs.msg import CameraInfo, Image
 
-    from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image
-
-    frames, ids, boxes = clip
     node = rig.ros.node
     depth_pub = node.create_publisher(Image, f"{NS}/depth", 5)
     info_pub = node.create_publisher(CameraInfo, f"{NS}/camera_info", 5)
+    try:
+        _depth_gives_metric_poses(rig, clip, depth_pub, info_pub)
+    finally:  # later tests send no depth
+        node.destroy_publisher(depth_pub)
+        node.destroy_publisher(info_pub)
+
+
+def _depth_gives_metric_poses(rig, clip, depth_pub, info_pub) -> None:
+    from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image
+
+    frames, ids, boxes = clip
     rig.ros.spin_until(lambda: depth_pub.get_subscription_count() > 0 and info_pub.get_subscription_count() > 0, 30,
                        "the tracker's depth subscriptions")
     rig.show(frames[0][0])
@@ -400,12 +454,24 @@ def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
     assert all(math.isnan(g.depth_m) for g in array.grasps)
 
 
-def test_cleanup_releases_publishers_reconfigure_works_and_shutdown_exits_cleanly(rig, tracker_process):
-    """Run last on the module's node: cleanup, configure again, then shut down."""
+def test_cleanup_releases_publishers_reconfigure_works_and_shutdown_exits_cleanly(module_ros_node):
+    """On a node of its own (it ends it): cleanup, configure again, then shut down."""
+    namespace = "/trk_end"
+    process = _tracker(namespace)
+    try:
+        rig = Rig(module_ros_node, namespace)
+        rig.bring_up()
+        _cleanup_reconfigure_and_shutdown(rig, process)
+    finally:
+        process.stop(timeout=20)
+        sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
+
+
+def _cleanup_reconfigure_and_shutdown(rig: Rig, tracker_process: RosProcess) -> None:
     from lifecycle_msgs.msg import State
 
     node = rig.ros.node
-    topics = [f"{NS}/grasp_poses", f"{NODE}/mask", f"{NODE}/debug_image"]
+    topics = [f"{rig.namespace}/grasp_poses", f"{rig.node_name}/mask", f"{rig.node_name}/debug_image"]
 
     def counts():
         rig.ros.spin_for(0.5)
@@ -422,6 +488,54 @@ def test_cleanup_releases_publishers_reconfigure_works_and_shutdown_exits_cleanl
     assert counts() == [1, 1, 1], "a second configure makes each publisher once"
     assert rig.lifecycle.shutdown().id == State.PRIMARY_STATE_FINALIZED
     assert tracker_process.wait(timeout=30) == 0, tracker_process.output()
+
+
+def test_a_slow_prompt_holds_up_neither_parameters_nor_lifecycle_nor_diagnostics(rig, clip):
+    """32 boxes on a 2560x1440 frame keep the worker busy for a while (seconds on a CPU). Meanwhile diagnostics
+    keep coming and a lifecycle query, a parameter query and a parameter change are answered, each before the
+    prompt's answer; the prompt is then answered in full."""
+    import cv2
+
+    from spgrasp_ros.msg import PromptBox
+    from spgrasp_ros.srv import SetPrompt
+
+    frames, ids, boxes = clip
+    width, height = 2560, 1440
+    received = _received(rig)
+    rig.publish(cv2.resize(frames[0][0], (width, height), interpolation=cv2.INTER_LINEAR))
+    rig.ros.spin_until(lambda: _received(rig) > received, 30, "diagnostics counting the large frame")
+    request = SetPrompt.Request(boxes=[
+        PromptBox(x_min=c * width / 8 + 10, y_min=r * height / 4 + 10, x_max=(c + 1) * width / 8 - 10,
+                  y_max=(r + 1) * height / 4 - 10) for r in range(4) for c in range(8)])
+    sent_at = len(rig.diagnostics)
+    future = rig.prompt_client.call_async(request)
+    answered_before_the_prompt = []  # what was answered while the prompt's answer had not arrived
+    rig.ros.spin_until(lambda: future.done() or any(_value(d, "prompt being applied") == "yes"
+                                                    for d in rig.diagnostics[sent_at:]),
+                       120, "diagnostics while the prompt is applied")
+    answered_before_the_prompt.append(("diagnostics", not future.done()))
+    assert rig.lifecycle.get_state().label == "active"
+    answered_before_the_prompt.append(("get_state", not future.done()))
+    assert rig.get_parameter("top_k") == TUNABLES["top_k"]
+    answered_before_the_prompt.append(("get_parameters", not future.done()))
+    assert rig.set_parameter("top_k", 3).successful
+    answered_before_the_prompt.append(("set_parameters", not future.done()))
+    assert all(before for _, before in answered_before_the_prompt), answered_before_the_prompt
+    rig.ros.spin_until(future.done, 120, "the prompt's answer")
+    response = future.result()
+    assert response.success and len(response.object_ids) == 32, response.message
+    assert rig.prompt().success, "cleared: later frames are not processed for 32 objects"
+
+
+def test_the_parameter_file_holds_every_parameter_with_its_default():
+    require_ros()
+    from pathlib import Path
+
+    from spgrasp_ros.nodes.tracker_node import PARAMETERS
+    from spgrasp_ros.ros.launch_plan import node_parameters
+
+    path = Path(__file__).resolve().parents[2] / "config" / "tracker.yaml"
+    assert node_parameters(path, "spgrasp_tracker") == {spec.name: spec.default for spec in PARAMETERS}
 
 
 def test_missing_checkpoint_fails_configure(ros_node, tmp_path):
@@ -450,10 +564,9 @@ def test_compressed_transport(ros_node, clip):
     import cv2
     from sensor_msgs.msg import CompressedImage
 
-    from spgrasp_ros.msg import GraspArray
+    from spgrasp_ros.msg import GraspArray, PromptBox
     from spgrasp_ros.ros.lifecycle_client import LifecycleClient
     from spgrasp_ros.srv import SetPrompt
-    from spgrasp_ros.msg import PromptBox
 
     frames, ids, boxes = clip
     process = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", "__ns:=/trkc",
@@ -471,7 +584,8 @@ def test_compressed_transport(ros_node, clip):
         ros_node.spin_until(lambda: node.count_publishers("/trkc/grasp_poses") > 0, 30, "the grasp publisher")
 
         def compressed(rgb, sec):
-            msg = CompressedImage(format="png", data=cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes())
+            png = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))[1].tobytes()
+            msg = CompressedImage(format="png", data=png)
             msg.header.stamp.sec, msg.header.frame_id = sec, "cam"
             return msg
 

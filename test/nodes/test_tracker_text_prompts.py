@@ -7,7 +7,6 @@ saved like a downloaded folder; with its thresholds at 0 it always finds boxes, 
 import sys
 
 import pytest
-
 from ros_harness import RosProcess
 from text_fixtures import make_tiny_grounding_dino
 

@@ -8,8 +8,8 @@ from contextlib import contextmanager
 import cv2
 import numpy as np
 import pytest
-
 from ros_harness import RosProcess
+
 from spgrasp_ros.data.recorded import SequenceWriter
 
 pytestmark = pytest.mark.ros

@@ -18,7 +18,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from ros_harness import HELPERS, RosProcess
 
 pytestmark = pytest.mark.ros

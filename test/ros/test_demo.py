@@ -6,7 +6,6 @@ import sys
 
 import cv2
 import pytest
-
 from ros_harness import require_ros
 
 pytestmark = pytest.mark.ros

@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from spgrasp_ros.ros.launch_plan import (
-    CAMERA_NODES, TRACKER, LaunchPlanError, make_plan, node_parameters, read_parameter_file, tracker_remappings,
+    CAMERA_NODES,
+    TRACKER,
+    LaunchPlanError,
+    make_plan,
+    node_parameters,
+    read_parameter_file,
+    tracker_remappings,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -37,7 +43,7 @@ def args(tmp_path):
     zed = _yaml(tmp_path, "zed.yaml", "zed_camera_node:\n  ros__parameters:\n    serial_number: 0\n")
     bridge = _yaml(tmp_path, "bridge.yaml", "r1_grasp_bridge:\n  ros__parameters:\n    arm: left\n")
     return dict(camera="video", video="clip.mp4", checkpoint="", model_config="", device="", namespace="",
-                arm="none", bridge="false", image_transport="", use_sim_time="false", tracker_params=tracker,
+                arm="none", image_transport="", use_sim_time="false", tracker_params=tracker,
                 video_params=video, zed_params=zed, bridge_params=bridge)
 
 
@@ -68,7 +74,7 @@ def test_zed_camera_remaps_the_tracker_onto_wrapper_names(args):
 
 
 def test_no_camera_starts_only_the_tracker_on_plain_names(args):
-    plan = make_plan(**{**args, "camera": "none", "video": "", "bridge": "true", "use_sim_time": "True"})
+    plan = make_plan(**{**args, "camera": "none", "video": "", "arm": "left", "use_sim_time": "True"})
     assert [node.name for node in plan.nodes] == [TRACKER, "r1_grasp_bridge"]
     assert tracker_remappings("none") == []
     assert plan.nodes[1].parameters == {"arm": "left", "use_sim_time": True}
@@ -80,17 +86,19 @@ def test_arm_starts_the_bridge_for_that_arm_in_the_namespace(args, arm):
     plan = make_plan(**{**args, "arm": arm, "namespace": "robot"})
     assert [node.name for node in plan.nodes] == ["video_source_node", TRACKER, "r1_grasp_bridge"]
     bridge = plan.nodes[2]
-    assert (bridge.executable, bridge.lifecycle, bridge.remappings) == ("r1_grasp_bridge", False, [])
+    # a lifecycle node the launch file configures and leaves inactive: active = may command the arm
+    assert (bridge.executable, bridge.lifecycle, bridge.activate, bridge.remappings) == \
+        ("r1_grasp_bridge", True, False, [])
     side = arm.strip().lower()
     assert bridge.parameters == {"arm": side, "use_sim_time": False}  # overrides bridge_params' left
     assert f"r1_grasp_bridge for the {side} arm, disabled until /robot/r1_grasp_bridge/enable" in plan.describe()
 
 
-def test_no_arm_and_no_bridge_start_no_bridge(args):
+def test_no_arm_starts_no_bridge(args):
     assert [node.name for node in make_plan(**args).nodes] == ["video_source_node", TRACKER]
     assert "r1_grasp_bridge" not in make_plan(**args).describe()
-    # the older bridge:=true alone starts it with the parameter file's arm (see the camera:=none test)
-    assert make_plan(**{**args, "bridge": "true"}).nodes[2].parameters["arm"] == "left"
+    assert all(node.activate for node in make_plan(**{**args, "camera": "zed"}).nodes if node.lifecycle), \
+        "the camera and the tracker are taken to active"
 
 
 def test_arguments_override_the_file_only_when_given(args):
@@ -114,7 +122,6 @@ def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
     ({"image_transport": "compressed"}, "camera:=video publishes raw images only"),
     ({"image_transport": "jpeg"}, "image_transport:='jpeg' is not one of raw, compressed"),
     ({"namespace": "robot/1arm"}, "is not a ROS namespace"),
-    ({"bridge": "yes"}, "bridge:='yes' must be true or false"),
     ({"arm": "both"}, "arm:='both' is not one of none, left, right"),
     ({"arm": "left", "bridge_params": "/nonexistent/bridge.yaml"}, "bridge_params: no such parameter file"),
     ({"use_sim_time": ""}, "use_sim_time:='' must be true or false"),
@@ -193,9 +200,10 @@ def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
     if importlib.util.find_spec("launch_ros") is None:
         pytest.skip("launch_ros is not installed (a full ROS 2 install has it; the PyPI wheels do not)")
     from ament_index_python.packages import PackageNotFoundError
-    from launch import LaunchContext
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch_ros.actions import LifecycleNode
+
+    from launch import LaunchContext
 
     spec = importlib.util.spec_from_file_location("tracker_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)
@@ -219,6 +227,9 @@ def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
     actions = setup.visit(context)
     trackers = [action for action in actions if isinstance(action, LifecycleNode)]
     assert len(trackers) == 1 and trackers[0].node_package == "spgrasp_ros"
+    context.launch_configurations.update(arm="left", bridge_params=str(ROOT / "config" / "r1_grasp_bridge.yaml"))
+    lifecycle_nodes = [action for action in setup.visit(context) if isinstance(action, LifecycleNode)]
+    assert len(lifecycle_nodes) == 2, "the bridge is a lifecycle node too"
 
 
 def test_zed_camera_is_a_lifecycle_node_publishing_the_wrapper_names_the_tracker_reads(args):
@@ -231,3 +242,16 @@ def test_zed_camera_is_a_lifecycle_node_publishing_the_wrapper_names_the_tracker
     for tracker_input, zed_output in (("image", "rgb/image_rect_color"), ("depth", "depth/depth_registered"),
                                       ("camera_info", "rgb/camera_info")):
         assert read[tracker_input] == published[zed_output], tracker_input
+
+
+def test_tracker_yaml_holds_the_dataclass_defaults():
+    """One source of defaults: config/tracker.yaml says what TrackerConfig, DecodeConfig and
+    TextDetectorConfig say (the node's parameter specs read their defaults from them too)."""
+    from spgrasp_ros.text import TextDetectorConfig
+    from spgrasp_ros.tracker.config import TrackerConfig
+
+    values = node_parameters(ROOT / "config" / "tracker.yaml", TRACKER)
+    text = TextDetectorConfig()
+    expected = {**TrackerConfig().settings(), "text_box_threshold": text.box_threshold,
+                "text_threshold": text.text_threshold, "text_max_objects": text.max_objects}
+    assert {name: values.get(name) for name in expected} == expected

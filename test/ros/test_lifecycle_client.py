@@ -1,7 +1,6 @@
 """A lifecycle node in one process driven through every transition from another (LifecycleClient)."""
 
 import pytest
-
 from ros_harness import helper_node
 
 pytestmark = pytest.mark.ros
@@ -16,7 +15,8 @@ def test_drive_lifecycle_node_through_all_transitions(ros_node):
     events: list[str] = []
     beats: list[int] = []
     node = ros_node.node
-    node.create_subscription(TransitionEvent, "/probe/transition_event", lambda e: events.append(e.goal_state.label), 10)
+    node.create_subscription(TransitionEvent, "/probe/transition_event",
+                             lambda e: events.append(e.goal_state.label), 10)
     node.create_subscription(UInt32, "/probe/heartbeat", lambda m: beats.append(m.data), 10)
     client = LifecycleClient(node, ros_node.executor, "/probe", timeout_s=30)
 

@@ -1,8 +1,8 @@
-"""The one-frame mailbox between the image callback and the tracker's worker thread."""
+"""The worker's intake: the one-frame mailbox (LatestSlot) and the bounded prompt FIFO (PromptQueue)."""
 
 import threading
 
-from spgrasp_ros.tracker.intake import LatestSlot
+from spgrasp_ros.tracker.intake import LatestSlot, PromptQueue
 
 
 def test_newest_wins_and_replaced_frames_count_as_dropped():
@@ -48,3 +48,68 @@ def test_close_wakes_a_waiting_consumer():
     slot.reopen()
     slot.put(1)
     assert slot.take(timeout=0) == 1
+
+
+def test_prompts_are_answered_in_order_and_none_is_replaced():
+    queue: PromptQueue[str] = PromptQueue(max_pending=3)
+    tickets = [queue.submit(name) for name in ("a", "b", "c")]
+    assert len(queue) == 3 and not any(t.done() for t in tickets)
+    order = []
+    while (ticket := queue.take(timeout=0)) is not None:
+        order.append(ticket.item)
+        ticket.finish(ticket.item.upper())
+    assert order == ["a", "b", "c"]
+    assert [t.answer for t in tickets] == ["A", "B", "C"] and all(t.refusal is None for t in tickets)
+
+
+def test_a_full_queue_refuses_at_once_and_accepts_again_when_one_is_taken():
+    queue: PromptQueue[int] = PromptQueue(max_pending=2)
+    first, second = queue.submit(1), queue.submit(2)
+    third = queue.submit(3)
+    assert third.wait(timeout=0), "refused at once, not after a wait"
+    assert third.refusal and "2 prompts are already waiting" in third.refusal and third.answer is None
+    assert not first.done() and not second.done() and len(queue) == 2
+    assert queue.take(timeout=0) is first
+    fourth = queue.submit(4)
+    assert not fourth.done() and [queue.take(timeout=0).item, queue.take(timeout=0).item] == [2, 4]
+
+
+def test_close_refuses_every_waiting_prompt_and_later_ones_until_reopened():
+    queue: PromptQueue[int] = PromptQueue(max_pending=4)
+    running = queue.submit(0)
+    assert queue.take(timeout=0) is running
+    waiting = [queue.submit(k) for k in (1, 2)]
+    assert queue.close("node deactivating") == 2
+    assert all(t.done() and t.refusal == "node deactivating" for t in waiting)
+    assert not running.done(), "the one being applied is answered by the worker, not by close"
+    late = queue.submit(3, closed_reason="node inactive")
+    assert late.done() and late.refusal == "node inactive"
+    assert queue.take(timeout=0) is None and len(queue) == 0
+    queue.reopen()
+    again = queue.submit(4)
+    assert not again.done() and queue.take(timeout=0) is again
+
+
+def test_a_cancelled_prompt_is_never_handed_to_the_worker():
+    queue: PromptQueue[str] = PromptQueue()
+    gave_up, kept = queue.submit("late"), queue.submit("next")
+    assert queue.cancel(gave_up, "timed out")
+    assert gave_up.done() and gave_up.refusal == "timed out"
+    assert queue.take(timeout=0) is kept, "the worker skips the cancelled one"
+    assert not queue.cancel(kept, "timed out"), "one the worker holds is not cancelled: it is being applied"
+    assert kept.refusal is None and not kept.done()
+
+
+def test_close_wakes_a_worker_waiting_for_prompts_and_a_submit_wakes_it_too():
+    queue: PromptQueue[int] = PromptQueue()
+    taken = []
+    worker = threading.Thread(target=lambda: taken.append(queue.take(timeout=30)))
+    worker.start()
+    queue.submit(7)
+    worker.join(timeout=5)
+    assert not worker.is_alive() and [t.item for t in taken] == [7]
+    worker = threading.Thread(target=lambda: taken.append(queue.take(timeout=30)))
+    worker.start()
+    queue.close("stopping")
+    worker.join(timeout=5)
+    assert not worker.is_alive() and taken[-1] is None
