@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Sets up the development environment from nothing, builds the package, and runs one job in it.
 #
-#   bash tools/dev.sh test [PYTEST_ARGS...]   the whole test suite (what .ci/run runs)
+#   bash tools/dev.sh test [PYTEST_ARGS...]   ruff, then the whole test suite (what .ci/run runs)
 #   bash tools/dev.sh demo [ARGS...]          `spgrasp demo` on the embedded default
 #   bash tools/dev.sh run CMD [ARGS...]       any command inside the environment (e.g. run spgrasp info)
 #   bash tools/dev.sh shell                   an interactive shell inside the environment
@@ -135,6 +135,9 @@ prepare() {
 
 run_tests() {
   cd "$ROOT"
+  # the code's habits first (pyproject.toml [tool.ruff]): line length, import order, pyflakes
+  python -m ruff check --quiet "$ROOT" \
+    || { say "ruff found the problems above (imports: bash tools/dev.sh run ruff check --fix .)"; exit 1; }
   local rc=0
   python -m pytest "$@" || rc=$?
   case "$rc" in

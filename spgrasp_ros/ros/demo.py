@@ -20,11 +20,23 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+import rclpy
+from lifecycle_msgs.msg import State
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.qos import QoSProfile, ReliabilityPolicy
+from rclpy.time import Time
+from sensor_msgs.msg import Image
 
 from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import Sequence, object_box
 from spgrasp_ros.evaluation.evaluate import Tally, score_frame
+from spgrasp_ros.msg import GraspArray, PromptBox
+from spgrasp_ros.ros.conversions import frame_result_from_msg
+from spgrasp_ros.ros.image_messages import image_to_rgb, mono8_to_labels
+from spgrasp_ros.ros.lifecycle_client import LifecycleClient
+from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
+from spgrasp_ros.srv import SetPrompt
 from spgrasp_ros.timing import summarise
 from spgrasp_ros.tracker.streaming import masks_from_label_image
 from spgrasp_ros.visualize import draw_result
@@ -57,8 +69,6 @@ class _Received:
 
 
 def _stamp_ns(header) -> int:
-    from rclpy.time import Time
-
     return Time.from_msg(header.stamp).nanoseconds
 
 
@@ -98,17 +108,6 @@ def _print_grasps(index: int, array) -> None:
 
 def run_demo(config: DemoConfig = DemoConfig()) -> dict:
     """Run the demo; returns the summary (also written to ``<out>/summary.json``)."""
-    import rclpy
-    from lifecycle_msgs.msg import State
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.qos import QoSProfile, ReliabilityPolicy
-    from sensor_msgs.msg import Image
-
-    from spgrasp_ros.msg import GraspArray, PromptBox
-    from spgrasp_ros.ros.lifecycle_client import LifecycleClient
-    from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
-    from spgrasp_ros.srv import SetPrompt
-
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="spgrasp-demo-") as scratch:
@@ -214,8 +213,6 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
 def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: dict[int, int], prompt_stamp: int,
                out: Path) -> dict:
     """Score the received grasps against the clip's ground truth, write the video, print the summary."""
-    from spgrasp_ros.ros.conversions import frame_result_from_msg
-    from spgrasp_ros.ros.image_messages import image_to_rgb, mono8_to_labels
 
     stamps = sorted(got.images)
     if len(stamps) > len(sequence.frames):
