@@ -211,19 +211,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--readout-window", type=int, default=_TRACKER.decode.readout_window,
                             help="odd window [map px] whose mean gives a grasp's angle and width (default: the "
                                  "tracker's); 1 = the peak pixel (the paper)")
-    evaluation.add_argument("--device", default="cuda" if _cuda_available() else "cpu")
+    evaluation.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:N")
     evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
     evaluation.set_defaults(run=_cmd_eval, data=None)
     return parser
-
-
-def _cuda_available() -> bool:
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.cuda.is_available()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -25,12 +25,6 @@ import numpy as np
 import torch
 
 
-def synchronize(device: torch.device | str) -> None:
-    """Wait for the device's queued work (CUDA); a no-op on the CPU."""
-    if torch.device(device).type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 def summarise(values: Sequence[float]) -> dict[str, float]:
     """median / p90 / p99 / mean / min / max of a series (all NaN when it is empty): the one summary of every
     timing series the package reports (bench, eval, demo, diagnostics, the ROS overhead probe)."""

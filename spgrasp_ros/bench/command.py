@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     from spgrasp_ros.bench.report import format_table, write_outputs
     from spgrasp_ros.bench.settings import BenchSettings
     from spgrasp_ros.bench.single import run_bench
-    from spgrasp_ros.tracker.build import resolve_device
+    from spgrasp_ros.devices import resolve_device
 
     try:
         tree = apply_overrides({}, args.overrides)

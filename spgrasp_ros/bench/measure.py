@@ -14,10 +14,11 @@ import torch
 from tqdm import tqdm
 
 from spgrasp_ros.bench.scenes import moving_scene
+from spgrasp_ros.devices import synchronize
 from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import SPGrasp
 from spgrasp_ros.prompts import Prompt
-from spgrasp_ros.timing import StageFlops, StageTimer, summarise, synchronize
+from spgrasp_ros.timing import StageFlops, StageTimer, summarise
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.optimised import OptimisedTracker

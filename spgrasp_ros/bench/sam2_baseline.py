@@ -28,8 +28,9 @@ from unittest import mock
 import numpy as np
 import torch
 
+from spgrasp_ros.devices import synchronize
 from spgrasp_ros.model.config import ModelConfig
-from spgrasp_ros.timing import summarise, synchronize
+from spgrasp_ros.timing import summarise
 
 
 def sam2_overrides(config: ModelConfig) -> list[str]:

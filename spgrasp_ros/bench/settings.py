@@ -16,11 +16,12 @@ from typing import Any, Mapping, Sequence
 import torch
 import yaml
 
+from spgrasp_ros.devices import resolve_device, resolve_precision
 from spgrasp_ros.model.config import ModelConfig, load_model_config
 from spgrasp_ros.model.spgrasp import SPGrasp
 from spgrasp_ros.settings import apply_overrides, parse_size
 from spgrasp_ros.tracker.build import build_tracker
-from spgrasp_ros.tracker.config import TrackerConfig, resolve_precision
+from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.optimised import OptimisedConfig
 from spgrasp_ros.tracker.streaming import GraspTracker
 
@@ -120,7 +121,7 @@ class BenchSettings:
 
 
 def _default_device() -> str:
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(resolve_device("auto"))
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from spgrasp_ros.bench.measure import (
 from spgrasp_ros.bench.sam2_baseline import run_sam2_baseline
 from spgrasp_ros.bench.scenes import scene_frames
 from spgrasp_ros.bench.settings import BenchSettings, tracker_run
+from spgrasp_ros.devices import resolve_precision
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import load_weights
 from spgrasp_ros.model.config import ModelConfig, load_model_config
 from spgrasp_ros.model.spgrasp import SPGrasp
-from spgrasp_ros.tracker.config import resolve_precision
 
 
 def bench_model(name: str, image_size: int | None, n_hist: int | None, device: str,

@@ -26,6 +26,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from spgrasp_ros.devices import resolve_device
+
 DEFAULT_MODEL = "IDEA-Research/grounding-dino-tiny"
 MIN_BOX_SIZE = 1.0  # px: narrower or lower boxes (after clipping) are degenerate and dropped
 HOW_TO_GET = (
@@ -85,20 +87,6 @@ def _phrases(text: str) -> list[str]:
     if not phrases:
         raise ValueError(f"the text prompt {text!r} names nothing: give words such as 'red mug'")
     return phrases
-
-
-def _resolve_device(name: str | torch.device) -> torch.device:
-    if str(name) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {name!r}: {error}") from error
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {name!r} requested but CUDA is not available (torch {torch.__version__})")
-    if device.type not in ("cuda", "cpu"):
-        raise ValueError(f"unsupported device {name!r} (use auto, cpu, cuda or cuda:N)")
-    return device
 
 
 def _looks_like_path(model: str) -> bool:
@@ -164,7 +152,7 @@ class TextDetector:
         get it), ValueError for a bad config, device or a folder that is not a usable Grounding DINO.
         """
         config.validate()
-        device = _resolve_device(config.device)
+        device = resolve_device(config.device)
         source = _resolve_source(str(config.model).strip())
         from transformers import AutoModelForZeroShotObjectDetection, AutoProcessor  # heavy: only when used
 

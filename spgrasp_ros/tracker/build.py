@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 
+from spgrasp_ros.devices import resolve_device
 from spgrasp_ros.model.checkpoints import CheckpointError, load_checkpoint, read_checkpoint
 from spgrasp_ros.model.config import ModelConfig, load_model_config
 from spgrasp_ros.model.spgrasp import SPGrasp
@@ -16,24 +17,6 @@ from spgrasp_ros.tracker.memory_selection import MemorySelection
 from spgrasp_ros.tracker.optimised import OptimisedConfig, OptimisedTracker
 from spgrasp_ros.tracker.streaming import GraspTracker
 from spgrasp_ros.weights import resolve_checkpoint
-
-
-def resolve_device(name: str) -> torch.device:
-    """``auto`` -> cuda when available else cpu; otherwise the named device, checked to exist (ValueError)."""
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        device = torch.device(name)
-    except RuntimeError as error:
-        raise ValueError(f"unknown device {name!r}: {error}") from error
-    if device.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ValueError(f"device {name!r} requested but CUDA is not available (torch {torch.__version__})")
-        if device.index is not None and device.index >= torch.cuda.device_count():
-            raise ValueError(f"device {name!r} requested but only {torch.cuda.device_count()} CUDA device(s) exist")
-    elif device.type != "cpu":
-        raise ValueError(f"unsupported device {name!r} (use auto, cpu, cuda or cuda:N)")
-    return device
 
 
 def build_tracker(model: SPGrasp, model_config: ModelConfig, config: TrackerConfig | None = None,

@@ -6,7 +6,7 @@ overlapping masks, the peak pixel's angle and width) is ``TrackerConfig.paper()`
 --no-exclusive-masks --readout-window 1`` on the command line.
 
 How the tracker runs (numeric precision, compilation, one host copy) is not behaviour and lives elsewhere:
-``precision`` is an argument of ``GraspTracker`` (``resolve_precision`` below), compilation is
+``precision`` is an argument of ``GraspTracker`` (``devices.resolve_precision``), compilation is
 ``tracker.optimised.OptimisedTracker`` with its ``OptimisedConfig``.
 """
 
@@ -16,12 +16,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-import torch
-
 from spgrasp_ros.grasps.decode import DecodeConfig
 from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE
 
-PRECISIONS = ("auto", "float32", "bfloat16")
 DECODE_SETTINGS = ("position_threshold", "mask_threshold", "top_k", "readout_window")  # DecodeConfig fields
 #                  a node may set; the others are fixed by how the model was trained
 
@@ -67,19 +64,3 @@ class TrackerConfig:
         values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "decode"}
         values.update({k: getattr(self.decode, k) for k in DECODE_SETTINGS})
         return values
-
-
-def resolve_precision(precision: str, device: torch.device | str) -> str:
-    """``auto`` -> ``bfloat16`` on CUDA, ``float32`` elsewhere; ``float32`` / ``bfloat16`` as given."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision == "auto":
-        return "bfloat16" if torch.device(device).type == "cuda" else "float32"
-    return precision
-
-
-def autocast(device: torch.device, precision: str = "auto") -> torch.autocast:
-    """The autocast context of ``precision`` on ``device`` (disabled for float32)."""
-    if resolve_precision(precision, device) == "bfloat16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return torch.autocast(device.type, enabled=False)

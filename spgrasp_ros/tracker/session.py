@@ -16,10 +16,11 @@ import cv2
 import numpy as np
 import torch
 
+from spgrasp_ros.devices import resolve_device
 from spgrasp_ros.grasps.lift import Intrinsics, lift_grasps
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.timing import StageTimer
-from spgrasp_ros.tracker.build import load_tracker, resolve_device
+from spgrasp_ros.tracker.build import load_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.streaming import GraspTracker, TrackerOutput
 from spgrasp_ros.weights import resolve_checkpoint

@@ -28,12 +28,13 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from spgrasp_ros.devices import autocast, resolve_precision
 from spgrasp_ros.grasps.frame_geometry import RESIZE, FrameGeometry
 from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
 from spgrasp_ros.prompts import ObjectPrompt, Prompt, PromptError
 from spgrasp_ros.timing import StageTimer, stage
-from spgrasp_ros.tracker.config import TrackerConfig, autocast, resolve_precision
+from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, prompt_boxes, prompt_groups, prompt_inputs
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import MemorySelection, RecentFrames

@@ -23,6 +23,7 @@ import yaml
 from torch.utils.data import DataLoader, Dataset
 from tqdm import tqdm
 
+from spgrasp_ros.devices import autocast
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import init_from_sam2, load_weights, read_checkpoint, save_checkpoint
 from spgrasp_ros.model.config import ModelConfig, load_model_config
@@ -228,8 +229,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     sampler = ClipSampler(list(config.sources), config.clip, model_config.image_size, config.seed, rank,
                           log=print if main else (lambda *_: None))
     logger = _Logger(out, main)
-    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else \
-        torch.autocast("cpu", enabled=False)
+    precision = autocast(device)  # bf16 on CUDA, float32 on the CPU (devices.resolve_precision)
     clips = iter(clip_stream(sampler, start * config.accumulate, config.steps * config.accumulate,
                              config.workers))
     bar = tqdm(range(start, config.steps), desc="train", disable=not (progress and main), initial=start,
@@ -239,7 +239,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     for step in bar:
         for a in range(config.accumulate):
             clip = next(clips)
-            with autocast:
+            with precision:
                 terms = module(clip)
             (terms["total"] / config.accumulate).backward()
             for name, value in terms.items():
