@@ -140,6 +140,7 @@ class TrackerNode(LifecycleNode):
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
         self._lifecycle_pubs, self._subscriptions_live, self._service, self._timer = [], [], None, None
+        self._prompt_calls, self._calls_lock = 0, threading.Lock()  # prompt callbacks in flight
         self.finished = False  # set by on_shutdown; run_node then exits
 
     # --- lifecycle -----------------------------------------------------------------------------------------
@@ -154,6 +155,12 @@ class TrackerNode(LifecycleNode):
             return failed_transition(self, "configure", error)
         self._tuning.clear()
         self._prompts = PromptQueue(self._settings["max_pending_prompts"])
+        self._prompts.close("not applied: the tracker is not active")  # until activate
+        # the service lives as long as the configuration: prompts that arrive while inactive are refused, and
+        # a deactivation never destroys it under a prompt callback still answering; its own group: a prompt
+        # callback waits for the worker while the default group's callbacks go on
+        self._service = self.create_service(SetPrompt, "set_prompt", self._set_prompt_cb,
+                                            callback_group=ReentrantCallbackGroup())
         self._grasp_pub = self.create_lifecycle_publisher(GraspArray, "grasp_poses", 10)
         self._mask_pub = self.create_lifecycle_publisher(Image, "~/mask", 2)
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", 2)
@@ -167,6 +174,7 @@ class TrackerNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        self._destroy_service()
         for publisher in self._lifecycle_pubs:
             self.destroy_lifecycle_publisher(publisher)
         self._lifecycle_pubs = []
@@ -188,9 +196,6 @@ class TrackerNode(LifecycleNode):
             self._subscriptions_live += [
                 self.create_subscription(Image, "depth", self._depth_cb, qos),
                 self.create_subscription(CameraInfo, "camera_info", self._camera_info_cb, qos)]
-        # its own group: a prompt callback waits for the worker while the default group's callbacks go on
-        self._service = self.create_service(SetPrompt, "set_prompt", self._set_prompt_cb,
-                                            callback_group=ReentrantCallbackGroup())
         self._frames.reopen()
         self._prompts.reopen()
         self._running.set()
@@ -215,6 +220,15 @@ class TrackerNode(LifecycleNode):
         self._release_model()
         super().destroy_node()
 
+    def _destroy_service(self) -> None:
+        """After the prompt callbacks in flight have answered (they answer at once while inactive)."""
+        deadline = time.monotonic() + 2.0
+        while self._prompt_calls and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self._service is not None:
+            self.destroy_service(self._service)
+            self._service = None
+
     def _release_model(self) -> None:
         if self._session is not None:
             self._session.release()
@@ -233,9 +247,6 @@ class TrackerNode(LifecycleNode):
         for subscription in self._subscriptions_live:
             self.destroy_subscription(subscription)
         self._subscriptions_live = []
-        if self._service is not None:
-            self.destroy_service(self._service)
-            self._service = None
         if self._timer is not None:
             self.destroy_timer(self._timer)
             self._timer = None
@@ -252,6 +263,15 @@ class TrackerNode(LifecycleNode):
 
     def _set_prompt_cb(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
         """Queue the prompt for the worker and wait for its answer (or its refusal)."""
+        with self._calls_lock:
+            self._prompt_calls += 1
+        try:
+            return self._answer_prompt(request, response)
+        finally:
+            with self._calls_lock:
+                self._prompt_calls -= 1
+
+    def _answer_prompt(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
         queue = self._prompts
         if queue is None:
             return fail_prompt_response(response, "not applied: the tracker is not configured", self._tracked())
@@ -260,6 +280,7 @@ class TrackerNode(LifecycleNode):
         deadline = time.monotonic() + timeout
         while not ticket.wait(timeout=0.1):
             if not self.context.ok():
+                queue.cancel(ticket, "not applied: the node is shutting down")
                 return fail_prompt_response(SetPrompt.Response(), "not applied: the node is shutting down",
                                             self._tracked())
             if time.monotonic() > deadline:  # still in line: never applied; being applied: wait for it
@@ -309,19 +330,14 @@ class TrackerNode(LifecycleNode):
 
     def _decode(self, msg: Image | CompressedImage) -> np.ndarray | None:
         """The message as HxWx3 RGB, or None (warned once per encoding) when it cannot be read."""
-        if isinstance(msg, CompressedImage):
-            return image_messages.compressed_to_rgb(msg)
         try:
-            return image_messages.image_to_rgb(msg)
+            return image_messages.message_to_rgb(msg)
         except image_messages.UnsupportedEncoding as error:
-            converted = _convert_with_cv_bridge(msg)
-            if converted is None:
-                self._stats.rejected_frames += 1
-                if msg.encoding not in self._rejected_encodings:
-                    self._rejected_encodings.add(msg.encoding)
-                    self.get_logger().warning(f"{error}; frames in this encoding are dropped (cv_bridge is not "
-                                              "installed to convert them)")
-            return converted
+            self._stats.rejected_frames += 1
+            if msg.encoding not in self._rejected_encodings:
+                self._rejected_encodings.add(msg.encoding)
+                self.get_logger().warning(f"{error}; frames in this encoding are dropped")
+            return None
 
     def _process(self, msg: Image | CompressedImage, prompt=None, rgb: np.ndarray | None = None):
         """Step the tracker on one message (``rgb``: the message already decoded) and publish; returns the
@@ -422,18 +438,6 @@ class TrackerNode(LifecycleNode):
             self._debug_pub.publish(image_messages.rgb_to_image(overlay, header))
         if self._detection_pub is not None:
             self._detection_pub.publish(detections_message(output.result, header))
-
-
-def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:
-    """Other encodings through cv_bridge where it is installed (never for the supported ones)."""
-    try:
-        from cv_bridge import CvBridge
-    except ImportError:
-        return None
-    try:
-        return np.ascontiguousarray(CvBridge().imgmsg_to_cv2(msg, desired_encoding="rgb8"))
-    except Exception:
-        return None
 
 
 def main(args: list[str] | None = None) -> int:

@@ -80,6 +80,33 @@ def image_to_rgb(msg: Image) -> np.ndarray:
     return cv2.cvtColor(pixels[:, :, 0] if channels == 1 else pixels, _TO_RGB[msg.encoding])
 
 
+def message_to_rgb(msg: Image | CompressedImage) -> np.ndarray:
+    """Any colour message as HxWx3 uint8 RGB: compressed (JPEG/PNG), the encodings ``image_to_rgb`` reads, and
+    others through cv_bridge where it is installed; UnsupportedEncoding when none can read it."""
+    if isinstance(msg, CompressedImage):
+        return compressed_to_rgb(msg)
+    try:
+        return image_to_rgb(msg)
+    except UnsupportedEncoding as error:
+        converted = _convert_with_cv_bridge(msg)
+        if converted is None:
+            raise UnsupportedEncoding(f"{error} (and cv_bridge, which could convert it, is not installed or "
+                                      "failed)") from error
+        return converted
+
+
+def _convert_with_cv_bridge(msg: Image) -> np.ndarray | None:
+    """Other encodings through cv_bridge where it is installed (never for the supported ones)."""
+    try:
+        from cv_bridge import CvBridge
+    except ImportError:
+        return None
+    try:
+        return np.ascontiguousarray(CvBridge().imgmsg_to_cv2(msg, desired_encoding="rgb8"))
+    except Exception:  # noqa: BLE001 - cv_bridge raises its own error types; any failure means "cannot read"
+        return None
+
+
 def rgb_to_image(rgb: np.ndarray, header: Header, encoding: str = "rgb8") -> Image:
     """An Image from [H, W, 3] uint8 RGB as rgb8 or bgr8, or from [H, W] uint8 as mono8."""
     if encoding not in ("rgb8", "bgr8", "mono8"):

@@ -490,10 +490,8 @@ def _cleanup_reconfigure_and_shutdown(rig: Rig, tracker_process: RosProcess) -> 
     assert tracker_process.wait(timeout=30) == 0, tracker_process.output()
 
 
-def test_a_slow_prompt_holds_up_neither_parameters_nor_lifecycle_nor_diagnostics(rig, clip):
-    """32 boxes on a 2560x1440 frame keep the worker busy for a while (seconds on a CPU). Meanwhile diagnostics
-    keep coming and a lifecycle query, a parameter query and a parameter change are answered, each before the
-    prompt's answer; the prompt is then answered in full."""
+def _slow_prompt(rig, clip):
+    """A 2560x1440 frame shown to the tracker, and a prompt of 32 boxes on it: seconds of work on a CPU."""
     import cv2
 
     from spgrasp_ros.msg import PromptBox
@@ -504,9 +502,41 @@ def test_a_slow_prompt_holds_up_neither_parameters_nor_lifecycle_nor_diagnostics
     received = _received(rig)
     rig.publish(cv2.resize(frames[0][0], (width, height), interpolation=cv2.INTER_LINEAR))
     rig.ros.spin_until(lambda: _received(rig) > received, 30, "diagnostics counting the large frame")
-    request = SetPrompt.Request(boxes=[
+    return SetPrompt.Request(boxes=[
         PromptBox(x_min=c * width / 8 + 10, y_min=r * height / 4 + 10, x_max=(c + 1) * width / 8 - 10,
                   y_max=(r + 1) * height / 4 - 10) for r in range(4) for c in range(8)])
+
+
+def test_deactivating_under_a_slow_prompt_answers_every_prompt_and_the_node_lives(rig, clip, tracker_process):
+    """Deactivate while one prompt is applied and another waits: the first is answered when done, the waiting
+    one is refused, the node stays alive and answers prompts while inactive (refused at once)."""
+    from lifecycle_msgs.msg import State
+
+    request = _slow_prompt(rig, clip)
+    sent_at = len(rig.diagnostics)
+    applied = rig.prompt_client.call_async(request)
+    rig.ros.spin_until(lambda: applied.done() or any(_value(d, "prompt being applied") == "yes"
+                                                     for d in rig.diagnostics[sent_at:]),
+                       120, "diagnostics while the prompt is applied")
+    waiting = rig.prompt_client.call_async(request)
+    rig.ros.spin_for(0.3)
+    assert rig.lifecycle.deactivate().id == State.PRIMARY_STATE_INACTIVE
+    rig.ros.spin_until(lambda: applied.done() and waiting.done(), 120, "both prompts answered")
+    assert applied.result().success or "deactivating" in applied.result().message, applied.result().message
+    assert not waiting.result().success and "deactivating" in waiting.result().message, waiting.result().message
+    inactive = rig.prompt(boxes=[[10, 10, 50, 50]])
+    assert not inactive.success and "not active" in inactive.message, inactive.message
+    rig.ros.spin_for(1.0)
+    assert tracker_process.popen.poll() is None, tracker_process.output()
+    rig.bring_up()
+    assert rig.prompt().success, "active again; cleared"
+
+
+def test_a_slow_prompt_holds_up_neither_parameters_nor_lifecycle_nor_diagnostics(rig, clip):
+    """32 boxes on a 2560x1440 frame keep the worker busy for a while (seconds on a CPU). Meanwhile diagnostics
+    keep coming and a lifecycle query, a parameter query and a parameter change are answered, each before the
+    prompt's answer; the prompt is then answered in full."""
+    request = _slow_prompt(rig, clip)
     sent_at = len(rig.diagnostics)
     future = rig.prompt_client.call_async(request)
     answered_before_the_prompt = []  # what was answered while the prompt's answer had not arrived
