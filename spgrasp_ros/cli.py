@@ -107,13 +107,13 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec, write_results
     from spgrasp_ros.tracker.build import load_tracker
-    from spgrasp_ros.tracker.config import TrackerConfig
 
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
-    settings = TrackerConfig().with_settings({"search_window": args.search_window,
-                                              "exclusive_masks": args.exclusive_masks,
-                                              "readout_window": args.readout_window})
+    base = TrackerConfig.paper() if args.paper else TrackerConfig()
+    flags = {"search_window": args.search_window, "exclusive_masks": args.exclusive_masks,
+             "readout_window": args.readout_window}
+    settings = base.with_settings({k: v for k, v in flags.items() if v is not None})
     # --n-hist: the same weights with another memory length; 0: the no-memory ablation
     tracker = load_tracker(args.checkpoint, args.device, settings, n_hist=args.n_hist)
     config = tracker.model_config
@@ -122,7 +122,7 @@ def _cmd_eval(args: argparse.Namespace) -> int:
     results = evaluate(tracker, splits, intervals)
     meta = {"checkpoint": args.checkpoint, "model_config": config.to_dict(), "data": args.data,
             "device": str(tracker.device), "threads": torch.get_num_threads(),
-            "tracker": dataclasses.asdict(settings)}
+            "tracker": dataclasses.asdict(settings), "precision": tracker.precision}
     paths = write_results(results, Path(args.out), meta)
     for split, cells in results.items():
         for cell, figures in cells.items():
@@ -202,15 +202,19 @@ def build_parser() -> argparse.ArgumentParser:
                                  "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
     evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
     evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
-    evaluation.add_argument("--search-window", type=float, default=_TRACKER.search_window,
-                            help="tracker search window, x the object's size (default: the tracker's, as the node "
-                                 "runs it); 0 = anywhere (the plain model of the paper)")
+    evaluation.add_argument("--paper", action="store_true",
+                            help="the plain model of the paper (TrackerConfig.paper(): no search window, overlapping "
+                                 "masks, peak-pixel read-out) instead of the tracker's defaults; the flags below "
+                                 "still change single settings")
+    evaluation.add_argument("--search-window", type=float,
+                            help=f"tracker search window, x the object's size (default: the tracker's, "
+                                 f"{_TRACKER.search_window}, as the node runs it); 0 = anywhere")
     evaluation.add_argument("--exclusive-masks", action=argparse.BooleanOptionalAction,
-                            default=_TRACKER.exclusive_masks,
-                            help="a pixel belongs to at most one tracked object (default: the tracker's)")
-    evaluation.add_argument("--readout-window", type=int, default=_TRACKER.decode.readout_window,
-                            help="odd window [map px] whose mean gives a grasp's angle and width (default: the "
-                                 "tracker's); 1 = the peak pixel (the paper)")
+                            help=f"a pixel belongs to at most one tracked object (default: the tracker's, "
+                                 f"{_TRACKER.exclusive_masks})")
+    evaluation.add_argument("--readout-window", type=int,
+                            help=f"odd window [map px] whose mean gives a grasp's angle and width (default: the "
+                                 f"tracker's, {_TRACKER.decode.readout_window}); 1 = the peak pixel (the paper)")
     evaluation.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:N")
     evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")

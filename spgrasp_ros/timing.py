@@ -24,6 +24,8 @@ from typing import Iterator, Sequence
 import numpy as np
 import torch
 
+from spgrasp_ros.devices import synchronize
+
 
 def summarise(values: Sequence[float]) -> dict[str, float]:
     """median / p90 / p99 / mean / min / max of a series (all NaN when it is empty): the one summary of every
@@ -40,7 +42,8 @@ class StageTimer:
     """Accumulates milliseconds per named stage for the current frame; ``frame_done`` closes a frame."""
 
     def __init__(self, device: torch.device | str = "cpu", events: bool = False) -> None:
-        self._cuda = torch.device(device).type == "cuda"
+        self._device = torch.device(device)
+        self._cuda = self._device.type == "cuda"
         self._events = events and self._cuda  # CUDA events instead of synchronising around each stage
         self._current: dict[str, float] = defaultdict(float)
         self._pending: list[tuple[str, int, int]] = []  # (stage, indices of its start and end events in the pool)
@@ -48,8 +51,7 @@ class StageTimer:
         self._used = 0
 
     def _sync(self) -> None:
-        if self._cuda:
-            torch.cuda.synchronize()  # the current device: the one the stages run on
+        synchronize(self._device)
 
     def _event(self) -> int:
         if self._used == len(self._pool):

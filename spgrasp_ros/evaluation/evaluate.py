@@ -26,7 +26,7 @@ from spgrasp_ros.evaluation.metrics import RectangleMetric
 from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.results import FrameResult
-from spgrasp_ros.settings import parse_size
+from spgrasp_ros.settings import parse_overrides, parse_size
 from spgrasp_ros.timing import summarise
 from spgrasp_ros.tracker.streaming import GraspTracker
 
@@ -207,7 +207,7 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
 
     kind, _, rest = spec.partition(":")
     if kind == "synthetic":
-        options = dict(item.split("=", 1) for item in rest.split(",") if item)
+        options = {key: str(value) for key, value in parse_overrides(item for item in rest.split(",") if item)}
         unknown = set(options) - {"seed", "sequences", "frames", "size", "max_objects"}
         if unknown:
             raise ValueError(f"unknown synthetic options {sorted(unknown)} in {spec!r}")

@@ -188,14 +188,14 @@ class R1GraspBridge(LifecycleNode):
             self._pose_pub = self._publisher(PoseStamped, self._pose_topic, qos)
             self._gripper_pub = (self._publisher(self._gripper_type, self._gripper_topic, qos)
                                  if self._gripper_topic else None)
-        except Exception as error:
+            if self._settings["use_tf"] and TransformBuffer is not None:
+                self._tf_buffer = TransformBuffer()
+                self._tf_listener = TransformListener(self._tf_buffer, self)
+            self._subscription = self.create_subscription(GraspArray, "grasp_poses", self.grasps_cb, qos)
+        except Exception as error:  # everything configure made is undone: the node stays unconfigured
             self._destroy_outputs()
             self._not_active_because = f"not enabled: configure failed: {error}"
             return failed_transition(self, "configure", error)
-        if self._settings["use_tf"] and TransformBuffer is not None:
-            self._tf_buffer = TransformBuffer()
-            self._tf_listener = TransformListener(self._tf_buffer, self)
-        self._subscription = self.create_subscription(GraspArray, "grasp_poses", self.grasps_cb, qos)
         gripper = (f"gripper {self._settings['gripper_msg_type']} on {self._gripper_topic}" if self._gripper_pub
                    else "no gripper commands")
         self.get_logger().info(
@@ -228,6 +228,14 @@ class R1GraspBridge(LifecycleNode):
         self._commanding = False
         self.get_logger().info("disabled: nothing is commanded")
         return super().on_deactivate(state)
+
+    def on_error(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """A transition raised: stop commanding, undo what configure made; the node is unconfigured again."""
+        self._state = State.PRIMARY_STATE_UNCONFIGURED
+        self._commanding = False
+        self._destroy_outputs()
+        self.get_logger().error("a lifecycle transition failed with an error: disabled and unconfigured")
+        return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._state = State.PRIMARY_STATE_FINALIZED

@@ -27,23 +27,22 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
-from rclpy.time import Time
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
 
-from spgrasp_ros.cameras.stamp_pairing import StampBuffer
 from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.ros import conversions, image_messages
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import fail_prompt_response
+from spgrasp_ros.ros.depth_pairing import DepthPairing
 from spgrasp_ros.ros.spin import failed_transition, run_node
 from spgrasp_ros.ros.tracker_diagnostics import TrackerStats, diagnostics_message
+from spgrasp_ros.ros.tracker_parameters import EXECUTOR_THREADS, PARAMETERS, RUNTIME_TUNABLE
 from spgrasp_ros.srv import SetPrompt
-from spgrasp_ros.text import TextDetectorConfig
-from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.text.settings import load_text_detector, tune_text_detector
 from spgrasp_ros.tracker.intake import LatestSlot, PromptQueue, Ticket
-from spgrasp_ros.tracker.session import TrackerSession, load_session, load_text_detector, tune_text_detector
+from spgrasp_ros.tracker.session import TrackerSession, load_session
 from spgrasp_ros.visualize import draw_result
 
 try:  # optional: vision_msgs is not among the PyPI wheels
@@ -53,68 +52,6 @@ try:  # optional: vision_msgs is not among the PyPI wheels
 except ImportError:
     Detection2DArray = None
 
-TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
-TEXT = TextDetectorConfig()  # the text detector's defaults
-MAX_PENDING_LIMIT = 32  # the most prompts max_pending_prompts may let wait
-# Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
-# the worker), the default callback group needs one, a prompt refused at once briefly needs another.
-EXECUTOR_THREADS = MAX_PENDING_LIMIT + 3
-
-PARAMETERS = (
-    params.ParamSpec("checkpoint", "demo", "bundled model name or checkpoint file path"),
-    params.ParamSpec("model_config", "", "model preset or YAML the checkpoint must match ('' = the checkpoint's)"),
-    params.ParamSpec("device", "auto", "auto, cpu, cuda or cuda:N"),
-    params.ParamSpec("preprocess", TRACKING["preprocess"], "resize or letterbox",
-                     params.one_of("resize", "letterbox")),
-    params.ParamSpec("warmup_frames", 2, "frames run through the model at configure", params.in_range(0, 100)),
-    params.ParamSpec("image_transport", "raw", "raw (image) or compressed (image/compressed)",
-                     params.one_of("raw", "compressed")),
-    params.ParamSpec("image_reliability", "best_effort", "QoS reliability of the input subscriptions",
-                     params.one_of("best_effort", "reliable")),
-    params.ParamSpec("use_depth", True, "subscribe depth + camera_info and add metric poses"),
-    params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest "
-                     "within this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
-    params.ParamSpec("depth_buffer", 8, "recent depth images kept for pairing by stamp", params.in_range(1, 100)),
-    params.ParamSpec("text_model", "", "Grounding DINO folder or cached Hugging Face id for text prompts "
-                     "('' = off)"),
-    params.ParamSpec("text_device", "", "device of the text detector ('' = the tracker's)"),
-    params.ParamSpec("text_box_threshold", TEXT.box_threshold, "text prompts: box confidence threshold",
-                     params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("text_threshold", TEXT.text_threshold, "text prompts: phrase-token threshold",
-                     params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("text_max_objects", TEXT.max_objects, "text prompts: objects kept per request (best first)",
-                     params.in_range(1, 50), runtime=True),
-    params.ParamSpec("presence_threshold", TRACKING["presence_threshold"], "visible when presence probability "
-                     ">= this", params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("search_window", TRACKING["search_window"], "masks and grasps only within the last box "
-                     "grown by this x the object's size (0 = anywhere)", params.in_range(0.0, 10.0), runtime=True),
-    params.ParamSpec("exclusive_masks", TRACKING["exclusive_masks"], "each pixel belongs to at most one tracked "
-                     "object (the highest mask logit), so no object's grasp or search window lands on another "
-                     "tracked object", runtime=True),
-    params.ParamSpec("search_growth", TRACKING["search_growth"], "the window grows by this x the object's size "
-                     "per lost frame", params.in_range(0.0, 10.0), runtime=True),
-    params.ParamSpec("position_threshold", TRACKING["position_threshold"], "a grasp peak must exceed this "
-                     "position value", params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("mask_threshold", TRACKING["mask_threshold"], "object-mask probability threshold",
-                     params.in_range(0.0, 1.0), runtime=True),
-    params.ParamSpec("top_k", TRACKING["top_k"], "grasps per object at most", params.in_range(1, 100),
-                     runtime=True),
-    params.ParamSpec("readout_window", TRACKING["readout_window"], "a grasp's angle and width: position-weighted "
-                     "means over this odd window of map pixels around its peak (1 = the peak pixel)",
-                     params.odd_in_range(1, 31), runtime=True),
-    params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
-                     runtime=True),
-    params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),
-    params.ParamSpec("max_pending_prompts", 8, "prompts that may wait for the tracker; one more is refused at "
-                     "once", params.in_range(1, MAX_PENDING_LIMIT)),
-    params.ParamSpec("prompt_timeout_s", 30.0, "a prompt still waiting after this long is refused, never "
-                     "applied [s] (one being applied is answered when done)", params.in_range(0.1, 3600.0),
-                     runtime=True),
-    params.ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics [s]", params.in_range(0.05, 60.0)),
-    params.ParamSpec("error_log_period_s", 5.0, "at most one log line per this many seconds for repeated errors",
-                     params.in_range(0.0, 3600.0), runtime=True),
-)
-RUNTIME_TUNABLE = tuple(s.name for s in PARAMETERS if s.runtime)
 PromptJob = tuple[SetPrompt.Request, SetPrompt.Response]  # what waits in the prompt queue
 
 
@@ -131,8 +68,7 @@ class TrackerNode(LifecycleNode):
         self._settings: dict = {}
         self._frames: LatestSlot[Image | CompressedImage] = LatestSlot()
         self._tuning: LatestSlot[dict] = LatestSlot()  # changed settings, applied by the worker
-        self._depths: StampBuffer[Image] = StampBuffer()
-        self._camera_info: CameraInfo | None = None
+        self._depth = DepthPairing()
         self._prompts: PromptQueue[PromptJob] | None = None
         self._applying: Ticket[PromptJob] | None = None  # the prompt the worker is applying
         self._stats = TrackerStats()
@@ -147,7 +83,7 @@ class TrackerNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         try:
             self._settings = params.read(self, PARAMETERS)
-            self._depths = StampBuffer(self._settings["depth_buffer"])
+            self._depth = DepthPairing(self._settings["depth_buffer"])
             self._session = load_session(self._settings, self.get_logger())
             self._detector = load_text_detector(self._settings, self._session.tracker.device)
         except Exception as error:
@@ -256,10 +192,10 @@ class TrackerNode(LifecycleNode):
         self._frames.put(msg)
 
     def _depth_cb(self, msg: Image) -> None:
-        self._depths.put(Time.from_msg(msg.header.stamp).nanoseconds, msg)
+        self._depth.put_depth(msg)
 
     def _camera_info_cb(self, msg: CameraInfo) -> None:
-        self._camera_info = msg
+        self._depth.put_info(msg)
 
     def _set_prompt_cb(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
         """Queue the prompt for the worker and wait for its answer (or its refusal)."""
@@ -308,17 +244,29 @@ class TrackerNode(LifecycleNode):
     # --- the worker thread: the only one that touches the model ------------------------------------------------
     def _work(self) -> None:
         while self._running.is_set():
-            ticket = self._prompts.take(timeout=0.0)
-            if ticket is not None:
-                self._applying = ticket
+            try:
+                self._work_once()
+            except Exception as error:  # a publish raced the end of rclpy's context, or a bug: never die
+                if not self.context.ok():
+                    return
+                self._stats.errors += 1
+                self.get_logger().error(f"worker: {error!r}",
+                                        throttle_duration_sec=self._settings["error_log_period_s"])
+
+    def _work_once(self) -> None:
+        ticket = self._prompts.take(timeout=0.0)
+        if ticket is not None:
+            self._applying = ticket
+            try:
                 self._apply_prompt(ticket)
+            finally:
                 self._applying = None
-                continue
-            msg = self._frames.take(timeout=0.05)
-            if msg is not None and self._session.tracker.object_ids:
-                self._process(msg)
-            elif msg is not None:
-                self._stats.idle_frames += 1
+            return
+        msg = self._frames.take(timeout=0.05)
+        if msg is not None and self._session.tracker.object_ids:
+            self._process(msg)
+        elif msg is not None:
+            self._stats.idle_frames += 1
 
     def _retune(self) -> None:
         """Apply changed settings (if any) before the model runs again."""
@@ -411,23 +359,19 @@ class TrackerNode(LifecycleNode):
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
         if not self._settings["use_depth"]:
             return None
-        info = self._camera_info
-        tolerance_ns = int(self._settings["depth_sync_tolerance_s"] * 1e9)
-        depth = self._depths.match(Time.from_msg(msg.header.stamp).nanoseconds, tolerance_ns)
-        if depth is None or info is None:
+        tolerance = self._settings["depth_sync_tolerance_s"]
+        paired = self._depth.pair(msg.header, tolerance)
+        if paired.missing:
             self._stats.frames_without_depth += 1
-            if len(self._depths) or info is not None:  # depth flows but did not pair: worth a word
+            if paired.flowing:  # depth flows but did not pair: worth a word
+                stamp = msg.header.stamp
                 self.get_logger().warning(
-                    f"no {'camera_info' if info is None else 'depth image'} for the frame stamped "
-                    f"{msg.header.stamp.sec}.{msg.header.stamp.nanosec:09d} (tolerance "
-                    f"{self._settings['depth_sync_tolerance_s']} s): grasps without metric pose",
+                    f"no {paired.missing} for the frame stamped {stamp.sec}.{stamp.nanosec:09d} (tolerance "
+                    f"{tolerance} s): grasps without metric pose",
                     throttle_duration_sec=self._settings["error_log_period_s"])
-            return None
-        try:
-            return image_messages.depth_to_metres(depth), image_messages.intrinsics_from_camera_info(info)
-        except ValueError as error:
-            self.get_logger().warning(f"depth not used: {error}", throttle_duration_sec=30.0)
-            return None
+        elif paired.unusable:
+            self.get_logger().warning(f"depth not used: {paired.unusable}", throttle_duration_sec=30.0)
+        return paired.depth
 
     def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
         self._grasp_pub.publish(conversions.frame_result_to_msg(output.result, header))

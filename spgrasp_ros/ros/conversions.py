@@ -6,6 +6,8 @@ Only the nodes import this module; the geometry and the rules stay in the core (
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from geometry_msgs.msg import Point, Pose, Quaternion
 from std_msgs.msg import Header
 
@@ -112,7 +114,7 @@ def prompt_from_request(request: SetPrompt.Request) -> Prompt:
     )
 
 
-def box_to_msg(box) -> PromptBox:
+def box_to_msg(box: Sequence[float]) -> PromptBox:
     """A [4] xyxy box to ``PromptBox``."""
     x0, y0, x1, y1 = (float(v) for v in box)
     return PromptBox(x_min=x0, y_min=y0, x_max=x1, y_max=y1)

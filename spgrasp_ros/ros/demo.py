@@ -38,7 +38,7 @@ from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
 from spgrasp_ros.srv import SetPrompt
 from spgrasp_ros.timing import summarise
-from spgrasp_ros.tracker.streaming import masks_from_label_image
+from spgrasp_ros.tracker.readout import masks_from_label_image
 from spgrasp_ros.visualize import draw_result
 
 

@@ -14,6 +14,7 @@ Two guards, used by the lifecycle client, the demo and the tests:
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from rclpy.client import Client
 from rclpy.executors import Executor
@@ -45,7 +46,7 @@ class ServiceCaller:
         while time.monotonic() < settled:
             self._executor.spin_once(timeout_sec=max(0.0, min(0.05, settled - time.monotonic())))
 
-    def call(self, client: Client, request, timeout_s: float, resend_s: float | None = None):
+    def call(self, client: Client, request: Any, timeout_s: float, resend_s: float | None = None) -> Any:
         """Send ``request`` and return the response; raise ServiceCallError after ``timeout_s`` without one.
 
         ``resend_s``: for idempotent requests only, send the request again every ``resend_s`` seconds while
@@ -63,7 +64,7 @@ class ServiceCaller:
             if time.monotonic() >= deadline:
                 raise ServiceCallError(f"{client.srv_name} did not answer within {timeout_s:.1f} s")
 
-    def try_call(self, client: Client, request, timeout_s: float):
+    def try_call(self, client: Client, request: Any, timeout_s: float) -> Any | None:
         """One request, waiting at most ``timeout_s``; the response, or None when none came (no settling)."""
         if not client.service_is_ready():
             return None

@@ -78,8 +78,9 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
         "prompts waiting": prompts_waiting,
         "prompt being applied": "yes" if prompt_applying else "no",
     }
-    for stage in sorted({k for frame in stats.stage_ms for k in frame}):
-        values[f"stage {stage} ms p50 / p90"] = _percentiles([f[stage] for f in stats.stage_ms if stage in f])
+    frames = list(stats.stage_ms)  # a snapshot: the worker thread appends meanwhile
+    for stage in sorted({k for frame in frames for k in frame}):
+        values[f"stage {stage} ms p50 / p90"] = _percentiles([f[stage] for f in frames if stage in f])
     if session is not None:
         values["tracked ids"] = " ".join(str(i) for i in session.tracker.object_ids) or "none"
         values["device"] = str(session.tracker.device)

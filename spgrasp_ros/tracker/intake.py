@@ -78,7 +78,7 @@ class LatestSlot(Generic[Item]):
             self._closed = False
 
 
-@dataclass
+@dataclass(eq=False)  # tickets are compared by identity (PromptQueue.cancel removes this very one)
 class Ticket(Generic[Item]):
     """One submitted prompt and its answer: ``answer`` set by the worker (``finish``), or ``refusal`` saying why
     it was not applied."""

@@ -32,7 +32,8 @@ class MemorySelection(Protocol):
 
     def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs) -> None:
         """Keep (or not) the memory ``entry`` of the processed frame ``frame_index``, whose decoder outputs
-        (masks, object scores, predicted IoU; [B, ...]) were ``heads``."""
+        (masks, object scores, predicted IoU; [B, ...]) were ``heads``. Runs in the tracker's commit, after
+        every fallible step of the frame: it must not raise (decide in plain tensor operations)."""
 
 
 class RecentFrames:

@@ -10,25 +10,20 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import Any, Mapping
 
 import cv2
 import numpy as np
 import torch
 
-from spgrasp_ros.devices import resolve_device
 from spgrasp_ros.grasps.lift import Intrinsics, lift_grasps
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.timing import StageTimer
 from spgrasp_ros.tracker.build import load_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
-from spgrasp_ros.tracker.streaming import GraspTracker, TrackerOutput
+from spgrasp_ros.tracker.readout import TrackerOutput
+from spgrasp_ros.tracker.streaming import GraspTracker
 from spgrasp_ros.weights import resolve_checkpoint
-
-__all__ = ["TrackerSession", "load_session", "load_text_detector", "resolve_device", "tune_text_detector"]
-
-if TYPE_CHECKING:
-    from spgrasp_ros.text import TextDetector
 
 log = logging.getLogger(__name__)
 
@@ -104,28 +99,3 @@ def load_session(settings: Mapping[str, Any], logger: Any = log) -> TrackerSessi
     session.tune(settings)
     logger.info(f"loaded {session.describe()}")
     return session
-
-
-def _text_config(settings: Mapping[str, Any], base):
-    return dataclasses.replace(base, box_threshold=settings.get("text_box_threshold", base.box_threshold),
-                               text_threshold=settings.get("text_threshold", base.text_threshold),
-                               max_objects=settings.get("text_max_objects", base.max_objects))
-
-
-def load_text_detector(settings: Mapping[str, Any], device: torch.device) -> "TextDetector | None":
-    """The Grounding DINO detector for text prompts from node parameters (``text_model`` etc.), warmed up; None
-    when ``text_model`` is empty. Raises FileNotFoundError / ValueError naming a missing or bad model."""
-    if not settings.get("text_model"):
-        return None
-    from spgrasp_ros.text import TextDetector, TextDetectorConfig
-
-    config = _text_config(settings, TextDetectorConfig(model=settings["text_model"],
-                                                       device=settings.get("text_device") or str(device)))
-    detector = TextDetector.load(config)
-    detector.warm_up()
-    return detector
-
-
-def tune_text_detector(detector: "TextDetector", settings: Mapping[str, Any]) -> None:
-    """Apply changed text thresholds / object count from the next prompt on."""
-    detector.config = _text_config(settings, detector.config)

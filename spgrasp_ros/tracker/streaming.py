@@ -44,14 +44,10 @@ from spgrasp_ros.tracker.readout import (
     empty_output,
     exclusive_heads,
     frame_output,
-    masks_from_label_image,
     pack_results,
     unpack_results,
 )
 from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
-
-__all__ = ["FrameError", "GraspTracker", "NotTrackingError", "TrackerConfig", "TrackerOutput",
-           "masks_from_label_image"]
 
 
 class NotTrackingError(RuntimeError):

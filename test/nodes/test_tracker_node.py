@@ -561,8 +561,8 @@ def test_the_parameter_file_holds_every_parameter_with_its_default():
     require_ros()
     from pathlib import Path
 
-    from spgrasp_ros.nodes.tracker_node import PARAMETERS
     from spgrasp_ros.ros.launch_plan import node_parameters
+    from spgrasp_ros.ros.tracker_parameters import PARAMETERS
 
     path = Path(__file__).resolve().parents[2] / "config" / "tracker.yaml"
     assert node_parameters(path, "spgrasp_tracker") == {spec.name: spec.default for spec in PARAMETERS}

@@ -200,10 +200,9 @@ def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
     if importlib.util.find_spec("launch_ros") is None:
         pytest.skip("launch_ros is not installed (a full ROS 2 install has it; the PyPI wheels do not)")
     from ament_index_python.packages import PackageNotFoundError
+    from launch import LaunchContext
     from launch.actions import DeclareLaunchArgument, OpaqueFunction
     from launch_ros.actions import LifecycleNode
-
-    from launch import LaunchContext
 
     spec = importlib.util.spec_from_file_location("tracker_launch", LAUNCH_FILE)
     module = importlib.util.module_from_spec(spec)

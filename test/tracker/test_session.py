@@ -5,12 +5,13 @@ import pytest
 import torch
 
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
+from spgrasp_ros.devices import resolve_device
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import CheckpointError, save_checkpoint
 from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.config import TrackerConfig
-from spgrasp_ros.tracker.session import load_session, resolve_device
+from spgrasp_ros.tracker.session import load_session
 
 
 @pytest.fixture(scope="module")

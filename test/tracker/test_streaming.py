@@ -10,7 +10,8 @@ from spgrasp_ros.model.config import load_model_config
 from spgrasp_ros.prompts import Prompt, PromptError
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
-from spgrasp_ros.tracker.streaming import FrameError, NotTrackingError
+from spgrasp_ros.tracker.inputs import FrameError
+from spgrasp_ros.tracker.streaming import NotTrackingError
 
 
 def _tracker(image_size=128, preprocess=RESIZE, search_window=TrackerConfig.search_window, **changes):

@@ -1,0 +1,74 @@
+"""The parameters of the tracker node (``spgrasp_tracker``): names, defaults, descriptions and checks.
+
+The tracking and text-detection defaults are the dataclass fields (``TrackerConfig``, ``DecodeConfig``,
+``TextDetectorConfig``): one source, which config/tracker.yaml repeats (a test keeps them equal).
+"""
+
+from __future__ import annotations
+
+from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.text.grounding_dino import TextDetectorConfig
+from spgrasp_ros.tracker.config import TrackerConfig
+
+TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
+TEXT = TextDetectorConfig()  # the text detector's defaults
+MAX_PENDING_LIMIT = 32  # the most prompts max_pending_prompts may let wait
+# Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
+# the worker), the default callback group needs one, a prompt refused at once briefly needs another.
+EXECUTOR_THREADS = MAX_PENDING_LIMIT + 3
+
+PARAMETERS = (
+    params.ParamSpec("checkpoint", "demo", "bundled model name or checkpoint file path"),
+    params.ParamSpec("model_config", "", "model preset or YAML the checkpoint must match ('' = the checkpoint's)"),
+    params.ParamSpec("device", "auto", "auto, cpu, cuda or cuda:N"),
+    params.ParamSpec("preprocess", TRACKING["preprocess"], "resize or letterbox",
+                     params.one_of("resize", "letterbox")),
+    params.ParamSpec("warmup_frames", 2, "frames run through the model at configure", params.in_range(0, 100)),
+    params.ParamSpec("image_transport", "raw", "raw (image) or compressed (image/compressed)",
+                     params.one_of("raw", "compressed")),
+    params.ParamSpec("image_reliability", "best_effort", "QoS reliability of the input subscriptions",
+                     params.one_of("best_effort", "reliable")),
+    params.ParamSpec("use_depth", True, "subscribe depth + camera_info and add metric poses"),
+    params.ParamSpec("depth_sync_tolerance_s", 0.05, "depth with the colour frame's stamp, else the nearest "
+                     "within this [s]; none: no metric pose", params.in_range(0.0, 1.0)),
+    params.ParamSpec("depth_buffer", 8, "recent depth images kept for pairing by stamp", params.in_range(1, 100)),
+    params.ParamSpec("text_model", "", "Grounding DINO folder or cached Hugging Face id for text prompts "
+                     "('' = off)"),
+    params.ParamSpec("text_device", "", "device of the text detector ('' = the tracker's)"),
+    params.ParamSpec("text_box_threshold", TEXT.box_threshold, "text prompts: box confidence threshold",
+                     params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("text_threshold", TEXT.text_threshold, "text prompts: phrase-token threshold",
+                     params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("text_max_objects", TEXT.max_objects, "text prompts: objects kept per request (best first)",
+                     params.in_range(1, 50), runtime=True),
+    params.ParamSpec("presence_threshold", TRACKING["presence_threshold"], "visible when presence probability "
+                     ">= this", params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("search_window", TRACKING["search_window"], "masks and grasps only within the last box "
+                     "grown by this x the object's size (0 = anywhere)", params.in_range(0.0, 10.0), runtime=True),
+    params.ParamSpec("exclusive_masks", TRACKING["exclusive_masks"], "each pixel belongs to at most one tracked "
+                     "object (the highest mask logit), so no object's grasp or search window lands on another "
+                     "tracked object", runtime=True),
+    params.ParamSpec("search_growth", TRACKING["search_growth"], "the window grows by this x the object's size "
+                     "per lost frame", params.in_range(0.0, 10.0), runtime=True),
+    params.ParamSpec("position_threshold", TRACKING["position_threshold"], "a grasp peak must exceed this "
+                     "position value", params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("mask_threshold", TRACKING["mask_threshold"], "object-mask probability threshold",
+                     params.in_range(0.0, 1.0), runtime=True),
+    params.ParamSpec("top_k", TRACKING["top_k"], "grasps per object at most", params.in_range(1, 100),
+                     runtime=True),
+    params.ParamSpec("readout_window", TRACKING["readout_window"], "a grasp's angle and width: position-weighted "
+                     "means over this odd window of map pixels around its peak (1 = the peak pixel)",
+                     params.odd_in_range(1, 31), runtime=True),
+    params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
+                     runtime=True),
+    params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),
+    params.ParamSpec("max_pending_prompts", 8, "prompts that may wait for the tracker; one more is refused at "
+                     "once", params.in_range(1, MAX_PENDING_LIMIT)),
+    params.ParamSpec("prompt_timeout_s", 30.0, "a prompt still waiting after this long is refused, never "
+                     "applied [s] (one being applied is answered when done)", params.in_range(0.1, 3600.0),
+                     runtime=True),
+    params.ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics [s]", params.in_range(0.05, 60.0)),
+    params.ParamSpec("error_log_period_s", 5.0, "at most one log line per this many seconds for repeated errors",
+                     params.in_range(0.0, 3600.0), runtime=True),
+)
+RUNTIME_TUNABLE = tuple(s.name for s in PARAMETERS if s.runtime)
