@@ -72,7 +72,7 @@ def measure_row(model: SPGrasp, config: ModelConfig, mode: str, frames: list[np.
     started = time.perf_counter()
     if run.compiles:  # every graph compiled before the first timed frame
         tracker.prewarm((width, height), len(boxes))
-    row = {"mode": mode, "objects": len(boxes), "tracker_config": run.to_dict(),
+    row = {"mode": mode, "objects": len(boxes), "tracker_run": run.to_dict(),
            "prewarm_s": time.perf_counter() - started, "warmup": warmup,
            # below the fill levels the timed frames still see the memory grow (other shapes, more state)
            "warmup_covers_memory_fill": warmup >= tracker.memory_fill_levels}

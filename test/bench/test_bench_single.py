@@ -34,7 +34,7 @@ def test_single_bench_with_sam2_baseline_and_long_stream(tmp_path, restore_threa
                  "--objects", "2", "--frames", "3", "--warmup", "1", "--resolution", "96x64", "--threads", "1",
                  "--mode", "bf16", "--baseline", "--long-stream", "20", "--out", str(out)]) == 0
     result = json.loads((out / "bench.json").read_text())
-    assert result["tracker_config"]["precision"] == "bfloat16" and result["sam2"]["frames"] == 3
+    assert result["tracker_run"]["precision"] == "bfloat16" and result["sam2"]["frames"] == 3
     assert result["ratio_to_sam2"]["median"] == pytest.approx(
         result["frame_ms"]["median"] / result["sam2"]["frame_ms"]["median"])
     assert result["long_stream"]["flat"] and (out / "bench.png").stat().st_size > 5000
