@@ -175,6 +175,7 @@ class R1GraspBridge(LifecycleNode):
 
     # --- lifecycle ----------------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Read and check the parameters, make the command publishers and the grasp subscription."""
         try:
             self._settings = params.read(self, PARAMETERS)
             self._planner = ArmTargetPlanner(target_settings(self._settings))
@@ -206,11 +207,13 @@ class R1GraspBridge(LifecycleNode):
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Undo configure."""
         self._destroy_outputs()
         self._state = State.PRIMARY_STATE_UNCONFIGURED
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """May command the arm from now on (refused while the extrinsics are the identity)."""
         if self._tf_buffer is None and _is_identity(self._extrinsics):
             self._not_active_because = (
                 "not enabled: the camera extrinsics are the identity (camera frame = base frame), which is almost "
@@ -224,6 +227,7 @@ class R1GraspBridge(LifecycleNode):
         return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop commanding at once."""
         self._state = State.PRIMARY_STATE_INACTIVE  # first: no command goes out from here on
         self._commanding = False
         self.get_logger().info("disabled: nothing is commanded")
@@ -238,6 +242,7 @@ class R1GraspBridge(LifecycleNode):
         return TransitionCallbackReturn.SUCCESS
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop commanding, undo configure; the process then exits."""
         self._state = State.PRIMARY_STATE_FINALIZED
         self._destroy_outputs()
         self.finished = True

@@ -81,6 +81,7 @@ class TrackerNode(LifecycleNode):
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Read and check the parameters, load the model and text detector, make the publishers and service."""
         try:
             self._settings = params.read(self, PARAMETERS)
             self._depth = DepthPairing(self._settings["depth_buffer"])
@@ -110,6 +111,7 @@ class TrackerNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Undo configure: the service, the publishers, the model (CUDA memory back to the device)."""
         self._destroy_service()
         for publisher in self._lifecycle_pubs:
             self.destroy_lifecycle_publisher(publisher)
@@ -120,6 +122,7 @@ class TrackerNode(LifecycleNode):
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Subscriptions, the worker thread and the diagnostics timer go live; prompts are accepted."""
         qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                          reliability=ReliabilityPolicy.RELIABLE if self._settings["image_reliability"] == "reliable"
                          else ReliabilityPolicy.BEST_EFFORT)
@@ -141,10 +144,12 @@ class TrackerNode(LifecycleNode):
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop processing (the model and its tracking state are kept; waiting prompts are refused)."""
         self._stop_processing()
         return super().on_deactivate(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop processing, free the model; the process then exits."""
         self._stop_processing()
         self._release_model()
         self.finished = True

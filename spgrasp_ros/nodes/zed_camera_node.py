@@ -124,6 +124,7 @@ class ZedCameraNode(LifecycleNode):
 
     # --- lifecycle -----------------------------------------------------------------------------------------
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Read and check the parameters, open the camera or recording, make the publishers."""
         try:
             self._settings = params.read(self, PARAMETERS)
             settings = ZedSettings(**{f.name: self._settings[f.name] for f in fields(ZedSettings)})
@@ -148,6 +149,7 @@ class ZedCameraNode(LifecycleNode):
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Undo configure: close the camera, destroy the publishers."""
         for publisher in self._lifecycle_pubs:
             self.destroy_lifecycle_publisher(publisher)
         self._lifecycle_pubs = []
@@ -155,6 +157,7 @@ class ZedCameraNode(LifecycleNode):
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Start grabbing and publishing (and recording, when asked)."""
         try:
             self._recorder = self._start_recording()
         except Exception as error:
@@ -169,10 +172,12 @@ class ZedCameraNode(LifecycleNode):
         return result
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop grabbing; the camera stays open."""
         self._stop_grabbing()
         return super().on_deactivate(state)
 
     def on_shutdown(self, state: LifecycleState) -> TransitionCallbackReturn:
+        """Stop grabbing, close the camera; the process then exits."""
         self._stop_grabbing()
         self._close_camera()
         self.finished = True
