@@ -47,30 +47,33 @@ def check_frame(frame: np.ndarray | torch.Tensor, device: torch.device,
     return tensor.permute(2, 0, 1).unsqueeze(0), (int(width), int(height))
 
 
-def prompt_groups(objects: list[ObjectPrompt]) -> list[list[ObjectPrompt]]:
-    """Box/click objects batch together; mask objects batch together (different decoder inputs)."""
-    by_points = [o for o in objects if o.mask is None]
-    by_mask = [o for o in objects if o.mask is not None]
-    return [g for g in (by_points, by_mask) if g]
+def prompt_groups(objects: list[ObjectPrompt]) -> list[list[int]]:
+    """Indices of ``objects`` that run as one batch: those with the same decoder input, a mask or the same
+    number of points (a box counts two). sam2 runs every object alone; in a batch, padding a shorter prompt
+    would add not-a-point tokens and move it across sam2's multimask rule (at most one point), changing its
+    mask. Groups in order of their first object."""
+    groups: dict[tuple, list[int]] = {}
+    for index, obj in enumerate(objects):
+        key = ("mask",) if obj.mask is not None else ("points", (2 if obj.box is not None else 0) + len(obj.points))
+        groups.setdefault(key, []).append(index)
+    return list(groups.values())
 
 
 def prompt_inputs(group: list[ObjectPrompt], geometry: FrameGeometry, device: torch.device
                   ) -> tuple[dict | None, torch.Tensor | None]:
-    """One group of ``prompt_groups`` -> (sam2 point inputs {"point_coords": [B, P, 2] model px,
+    """The objects of one ``prompt_groups`` group -> (sam2 point inputs {"point_coords": [B, P, 2] model px,
     "point_labels": [B, P] int32}, None) for boxes and clicks, or (None, mask inputs [B, 1, S, S] bool)."""
     if group[0].mask is not None:
         masks = np.stack([geometry.preprocess(o.mask.astype(np.float32)) for o in group])
         return None, torch.from_numpy(masks).to(device)[:, None] > 0.5
     rows, labels = [], []
-    for obj in group:
+    for obj in group:  # all with the same number of points (prompt_groups): no padding
         xy = [obj.box.reshape(2, 2)] if obj.box is not None else []
         rows.append(np.concatenate(xy + [obj.points.reshape(-1, 2)]).astype(np.float32))
         labels.append(([2, 3] if obj.box is not None else []) + obj.labels.tolist())
-    width = max(len(r) for r in rows)
-    coords = np.zeros((len(group), width, 2), dtype=np.float32)
-    label_array = -np.ones((len(group), width), dtype=np.int32)  # -1: padding, ignored by the encoder
-    for b, (xy, lab) in enumerate(zip(rows, labels)):
-        coords[b, : len(xy)], label_array[b, : len(lab)] = xy, lab
+    if len({len(r) for r in rows}) != 1:
+        raise ValueError(f"a prompt group must share its point count, got {[len(r) for r in rows]}")
+    coords, label_array = np.stack(rows), np.asarray(labels, dtype=np.int32)
     xy = torch.from_numpy(coords).to(device)
     scale_from = torch.tensor(geometry.input_size, dtype=torch.float32, device=device)
     if geometry.mode == RESIZE:

@@ -192,10 +192,10 @@ class GraspTracker:
             with stage(self.timer, "image_encoder"):
                 backbone = self.model.forward_image(image)
             pending = [self._track(cohort, backbone, frame_index) for cohort in cohorts]
-            next_id = self._next_id
+            next_id = self._next_id + len(new_objects)  # ids in the prompt's order, whatever the batching
             for group in prompt_groups(new_objects):
-                pending.append(self._start(group, backbone, frame_index, geometry, next_id))
-                next_id += len(group)
+                pending.append(self._start([new_objects[i] for i in group], backbone, frame_index, geometry,
+                                           [self._next_id + i for i in group]))
             with stage(self.timer, "grasp_decode"):
                 heads = [p.heads for p in pending]
                 readout = exclusive_heads(self.model, heads, geometry) if self.config.exclusive_masks else heads
@@ -231,7 +231,7 @@ class GraspTracker:
         return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads))
 
     def _start(self, group: list[ObjectPrompt], backbone: dict, frame_index: int, geometry: FrameGeometry,
-               first_id: int) -> _Pending:
+               ids: list[int]) -> _Pending:
         """A new cohort from one prompt group: its prompt frame becomes its conditioning memory."""
         features = self.model.frame_features(backbone, len(group))
         points, masks = prompt_inputs(group, geometry, self.device)
@@ -240,7 +240,7 @@ class GraspTracker:
                                        mask_inputs=masks, timer=self.timer,
                                        window=self._window(boxes, [0] * len(group)))
         bank = self.memory_selection.new_bank(frame_index, entry, self.model_config)
-        cohort = _Cohort(list(range(first_id, first_id + len(group))), bank, [0] * len(group),
+        cohort = _Cohort(ids, bank, [0] * len(group),
                          boxes=boxes if self.config.search_window > 0 else None)
         return _Pending(cohort, heads, None, self.model.update_mask_prior(None, heads))
 

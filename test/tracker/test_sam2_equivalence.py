@@ -59,3 +59,26 @@ def test_absent_objects_are_lost_in_both(tmp_path):
     assert last.grasps == ()
     assert all(s.presence_score == pytest.approx(torch.sigmoid(torch.tensor(-5.0)).item(), abs=0.05)
                for s in last.objects)
+
+
+def test_clicks_of_different_counts_match_sam2(tmp_path):
+    """One object prompted by one click, another by two (a foreground and a background click): sam2 runs each
+    object alone, so neither gets the other's padding and the one-click object keeps sam2's multimask choice."""
+    predictor, model, config = predictor_and_model(object_score_bias=3.0)
+    frames = moving_shapes_video(tmp_path / "video")
+    height, width = frames[0].shape[:2]
+    clicks = {1: ([[60.0, 80.0]], [1]), 2: ([[225.0, 170.0], [150.0, 120.0]], [1, 0])}
+    with torch.inference_mode():
+        state = predictor.init_state(video_path=str(tmp_path / "video"))
+        for object_id, (points, labels) in clicks.items():
+            predictor.add_new_points_or_box(state, frame_idx=0, obj_id=object_id, points=np.array(points),
+                                            labels=np.array(labels, np.int32))
+        reference = {f: (logits[:, 0] > 0).numpy() for f, _, logits in predictor.propagate_in_video(state)}
+    tracker = build_tracker(model, config, TrackerConfig.paper())
+    prompt = Prompt.create(points=[p for points, _ in clicks.values() for p in points],
+                           labels=[x for _, labels in clicks.values() for x in labels], point_objects=[0, 1, 1])
+    ours = [tracker.step_preprocessed(state["images"][f], (width, height), prompt if f == 0 else None)
+            for f in range(len(frames))]
+    assert ours[0].created_ids == [1, 2]
+    worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(len(frames)) for b in range(2))
+    assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"
