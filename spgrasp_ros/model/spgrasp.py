@@ -242,6 +242,9 @@ class SPGrasp(SAM2Base):
                         mask_inputs: torch.Tensor) -> HeadOutputs:
         """A mask prompt taken as the output (sam2's ``_use_mask_as_output``) plus grasp maps for it."""
         sam = self._use_mask_as_output(pix_feat, high_res, mask_inputs)
-        _, _, iou, low, full, obj_ptr, score = sam
+        _, _, iou, low, _, obj_ptr, score = sam
+        # the output and the memory come from the low-resolution mask upsampled, as sam2's video predictor
+        # re-encodes a mask-prompt frame (not from the full-resolution input mask)
+        full = F.interpolate(low, size=(self.image_size, self.image_size), mode="bilinear", align_corners=False)
         grasp = self.forward_heads(pix_feat, high_res, None, mask_inputs, multimask_output=False).grasp_logits
         return HeadOutputs(low, low, full, grasp, obj_ptr, score, iou)

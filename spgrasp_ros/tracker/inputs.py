@@ -11,6 +11,7 @@ from typing import Callable
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from spgrasp_ros.grasps.frame_geometry import RESIZE, FrameGeometry
 from spgrasp_ros.prompts import ObjectPrompt
@@ -63,9 +64,16 @@ def prompt_inputs(group: list[ObjectPrompt], geometry: FrameGeometry, device: to
                   ) -> tuple[dict | None, torch.Tensor | None]:
     """The objects of one ``prompt_groups`` group -> (sam2 point inputs {"point_coords": [B, P, 2] model px,
     "point_labels": [B, P] int32}, None) for boxes and clicks, or (None, mask inputs [B, 1, S, S] bool)."""
-    if group[0].mask is not None:
-        masks = np.stack([geometry.preprocess(o.mask.astype(np.float32)) for o in group])
-        return None, torch.from_numpy(masks).to(device)[:, None] > 0.5
+    if group[0].mask is not None:  # resized as sam2's add_new_mask: antialiased bilinear, then >= 0.5
+        masks = torch.from_numpy(np.stack([o.mask for o in group]).astype(np.float32)).to(device)[:, None]
+        width, height = geometry.resized_size
+        resized = F.interpolate(masks, size=(height, width), mode="bilinear", align_corners=False, antialias=True)
+        if geometry.mode != RESIZE:  # letterbox: the resized mask on the padded square, as the image
+            x0, y0 = (int(v) for v in geometry.offset)
+            canvas = resized.new_zeros(len(group), 1, geometry.model_size, geometry.model_size)
+            canvas[:, :, y0:y0 + height, x0:x0 + width] = resized
+            resized = canvas
+        return None, resized >= 0.5
     rows, labels = [], []
     for obj in group:  # all with the same number of points (prompt_groups): no padding
         xy = [obj.box.reshape(2, 2)] if obj.box is not None else []

@@ -82,3 +82,25 @@ def test_clicks_of_different_counts_match_sam2(tmp_path):
     assert ours[0].created_ids == [1, 2]
     worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(len(frames)) for b in range(2))
     assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"
+
+
+def test_mask_prompts_match_sam2(tmp_path):
+    """Mask prompts: resized as sam2 resizes them (antialiased bilinear, >= 0.5), and the prompt frame's memory
+    encoded from the upsampled low-resolution mask, as sam2 re-encodes it."""
+    predictor, model, config = predictor_and_model(object_score_bias=3.0)
+    frames = moving_shapes_video(tmp_path / "video")
+    height, width = frames[0].shape[:2]
+    yy, xx = np.mgrid[:height, :width]
+    masks = [((xx - (x0 + x1) / 2) / ((x1 - x0) / 2)) ** 2 + ((yy - (y0 + y1) / 2) / ((y1 - y0) / 2)) ** 2 <= 1
+             for x0, y0, x1, y1 in BOXES]  # ellipses: edges that resizing has to get right
+    with torch.inference_mode():
+        state = predictor.init_state(video_path=str(tmp_path / "video"))
+        for object_id, mask in enumerate(masks, start=1):
+            predictor.add_new_mask(state, frame_idx=0, obj_id=object_id, mask=mask)
+        reference = {f: (logits[:, 0] > 0).numpy() for f, _, logits in predictor.propagate_in_video(state)}
+    tracker = build_tracker(model, config, TrackerConfig.paper())
+    ours = [tracker.step_preprocessed(state["images"][f], (width, height),
+                                      Prompt.create(masks=np.stack(masks)) if f == 0 else None)
+            for f in range(len(frames))]
+    worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(len(frames)) for b in range(2))
+    assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"
