@@ -23,13 +23,17 @@ def shared_overrides(config: ModelConfig) -> list[str]:
     return [f"++model.{o}" for o in ours]
 
 
-def predictor_and_model(seed: int = 0, object_score_bias: float = 3.0, preset: str = "test_tiny"):
+def predictor_and_model(seed: int = 0, object_score_bias: float = 3.0, preset: str = "test_tiny",
+                        n_hist: int | None = None):
     """sam2's SAM2VideoPredictor (random weights) and an SPGrasp model carrying the same weights.
 
     ``object_score_bias`` sets the object-score head's last bias on both: random weights put the score at
-    ~0, the presence threshold; +3 makes objects clearly present, -5 clearly absent.
+    ~0, the presence threshold; +3 makes objects clearly present, -5 clearly absent. ``n_hist``: another memory
+    length for both (sam2: num_maskmem = n_hist + 1).
     """
     config = load_model_config(preset)
+    if n_hist is not None:
+        config = config.replace(n_hist=n_hist)
     torch.manual_seed(seed)
     predictor = build_sam2_video_predictor(config.sam2_config, None, device="cpu",
                                            hydra_overrides_extra=shared_overrides(config))

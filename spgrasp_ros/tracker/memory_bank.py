@@ -29,8 +29,9 @@ class MemoryBank:
         self._cond = {prompt_frame: prompt_entry}
         self._recent: OrderedDict[int, dict] = OrderedDict()
         self._n_hist = n_hist  # recent frames whose spatial memory is kept
-        # recent frames kept at all: the pointer window (none in the no-memory ablation, n_hist == 0)
-        self._capacity = 0 if n_hist == 0 else max(n_hist, max_obj_ptrs - 1)
+        # recent frames kept at all: the pointer window (with n_hist 0, the no-memory ablation, pointers only,
+        # as sam2 with one memory frame still reads them)
+        self._capacity = max(n_hist, max_obj_ptrs - 1)
 
     @property
     def batch_size(self) -> int:

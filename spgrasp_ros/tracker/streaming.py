@@ -120,7 +120,7 @@ class GraspTracker:
         """How many memory lengths memory attention sees after a prompt: one per number of recent frames
         kept, 0 .. max(n_hist, max_obj_ptrs - 1) (the bank's capacity); constant from then on."""
         n_hist, pointers = self.model_config.n_hist, self.model_config.max_obj_ptrs
-        return 1 + (0 if n_hist == 0 else max(n_hist, pointers - 1))
+        return 1 + max(n_hist, pointers - 1)
 
     def state_tensors(self) -> list[torch.Tensor]:
         """Every tensor of the streaming state (constant in number and size over a stream)."""

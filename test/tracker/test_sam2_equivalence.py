@@ -19,8 +19,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
     return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
-def _run_both(tmp_path, object_score_bias: float):
-    predictor, model, config = predictor_and_model(object_score_bias=object_score_bias)
+def _run_both(tmp_path, object_score_bias: float, n_hist: int | None = None):
+    predictor, model, config = predictor_and_model(object_score_bias=object_score_bias, n_hist=n_hist)
     frames = moving_shapes_video(tmp_path / "video")
     height, width = frames[0].shape[:2]
     with torch.inference_mode():
@@ -103,4 +103,12 @@ def test_mask_prompts_match_sam2(tmp_path):
                                       Prompt.create(masks=np.stack(masks)) if f == 0 else None)
             for f in range(len(frames))]
     worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(len(frames)) for b in range(2))
+    assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"
+
+
+def test_no_memory_ablation_matches_sam2_with_one_memory_frame(tmp_path):
+    """n_hist 0 (the paper's no-memory ablation) is sam2 with num_maskmem 1: only the prompt frame's spatial
+    memory, and still the recent object pointers."""
+    reference, ours = _run_both(tmp_path, object_score_bias=3.0, n_hist=0)
+    worst = min(_iou(ours[f].masks[b], reference[f][b]) for f in range(40) for b in range(2))
     assert worst >= 0.999, f"worst per-frame IoU {worst:.5f}"

@@ -186,15 +186,22 @@ def test_shorter_memory_of_a_checkpoint_tracks_past_it(tmp_path):
     assert out.masks.shape == (1, 64, 96) and tracker.frame_index == 7
 
 
-def test_no_memory_mode_keeps_only_the_prompt_frame():
+def test_no_memory_mode_keeps_only_the_prompt_frame_and_pointers():
+    """n_hist 0: the prompt frame's full entry and, as sam2 with one memory frame, the recent pointers only;
+    flat once the pointer window (max_obj_ptrs - 1 frames) has filled."""
     tracker = _tracker(n_hist=0, search_window=0.0)  # no window box: the state is the memory alone
-    frames = _frames(12)
+    window = tracker.model_config.max_obj_ptrs - 1
+    frames = _frames(window + 10)
     tracker.step(next(frames), Prompt.create(boxes=[[10, 10, 40, 40]]))
     counts = set()
-    for frame in frames:
+    for index, frame in enumerate(frames, start=1):
         out = tracker.step(frame)
-        counts.add(_state_signature(tracker))
-    assert counts == {_state_signature(tracker)} and _state_signature(tracker)[0] == 4, "prompt entry only"
+        if index >= window:
+            counts.add(_state_signature(tracker))
+    assert counts == {_state_signature(tracker)}, counts
+    assert _state_signature(tracker)[0] == 4 + 2 * window, "prompt entry + pointer and score per recent frame"
+    assert all(set(e) == {"obj_ptr", "object_score_logits"}
+               for e in tracker._cohorts[0].bank.as_sam2_dict()["non_cond_frame_outputs"].values())
     assert out.masks.shape == (1, 64, 96)
 
 
