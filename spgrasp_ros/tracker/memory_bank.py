@@ -26,6 +26,9 @@ class MemoryBank:
 
     def __init__(self, prompt_frame: int, prompt_entry: dict, n_hist: int, max_obj_ptrs: int) -> None:
         self.prompt_frame = prompt_frame
+        # the memory's position encoding depends only on its shape: one copy serves every entry (sam2's video
+        # predictor caches it the same way), instead of a third of the bank's bytes per entry
+        self._pos_enc = prompt_entry["maskmem_pos_enc"]
         self._cond = {prompt_frame: prompt_entry}
         self._recent: OrderedDict[int, dict] = OrderedDict()
         self._n_hist = n_hist  # recent frames whose spatial memory is kept
@@ -46,6 +49,9 @@ class MemoryBank:
         """Add the newest frame's entry; trim and drop what memory attention will no longer read."""
         if self._capacity == 0:
             return
+        if "maskmem_pos_enc" in entry and [p.shape for p in entry["maskmem_pos_enc"]] == \
+                [p.shape for p in self._pos_enc]:
+            entry = {**entry, "maskmem_pos_enc": self._pos_enc}
         self._recent[frame] = entry
         while len(self._recent) > self._capacity:
             self._recent.popitem(last=False)
@@ -59,13 +65,18 @@ class MemoryBank:
         bank = MemoryBank.__new__(MemoryBank)
         bank.prompt_frame, bank._n_hist, bank._capacity = self.prompt_frame, self._n_hist, self._capacity
         bank._cond = {f: _slice_entry(e, keep) for f, e in self._cond.items()}
-        bank._recent = OrderedDict((f, _slice_entry(e, keep)) for f, e in self._recent.items())
+        bank._pos_enc = bank._cond[self.prompt_frame]["maskmem_pos_enc"]
+        bank._recent = OrderedDict(
+            (f, {**_slice_entry(e, keep), "maskmem_pos_enc": bank._pos_enc} if "maskmem_pos_enc" in e
+             else _slice_entry(e, keep)) for f, e in self._recent.items())
         return bank
 
     def tensors(self) -> list[torch.Tensor]:
-        """Every tensor the bank holds (for memory accounting)."""
-        found: list[torch.Tensor] = []
+        """Every tensor the bank holds, each once (for memory accounting; the position encoding is shared)."""
+        found: dict[int, torch.Tensor] = {}
         for entry in [*self._cond.values(), *self._recent.values()]:
             for value in entry.values():
-                found.extend(value if isinstance(value, list) else [value])
-        return [t for t in found if torch.is_tensor(t)]
+                for tensor in value if isinstance(value, list) else [value]:
+                    if torch.is_tensor(tensor):
+                        found.setdefault(id(tensor), tensor)
+        return list(found.values())

@@ -49,9 +49,9 @@ def test_memory_is_bounded_over_5000_frames():
     assert tracker.frame_index == 4999
     assert signatures[100] == signatures[1000] == signatures[4999], signatures
     # prompt frame (full) + 6 recent (full) + 9 pointer-only entries, for one batched cohort of two objects,
-    # and the cohort's search-window boxes (the deployed default)
+    # and the cohort's search-window boxes (the deployed default); one position encoding shared by all entries
     count, size = signatures[4999]
-    assert count == 4 * 7 + 2 * 9 + 1, count  # features, pos enc, pointer, score per full entry; 2 per pointer entry
+    assert count == 4 + 3 * 6 + 2 * 9 + 1, count  # features, pointer, score per full entry; 2 per pointer entry
 
 
 def test_append_remove_reset_and_ids():
