@@ -20,12 +20,15 @@ Per configuration:
   and copy bandwidth measured on the device (``measure.measure_ceilings``): how far each stage is from the
   hardware;
 - sam2: its own video predictor segmenting the same frames (``sam2_baseline``, vos_optimized on CUDA), so
-  every row is also a ratio to it (< 1: faster than sam2);
+  every row is also a ratio to it (< 1: faster than sam2); a single run with ``--baseline`` also steps both
+  systems alternately, frame by frame (``interleaved``): the ratio that holds on a busy machine (the sweep's
+  ratio is still from runs one after the other);
 - host-device synchronisations per frame (CUDA only: ``torch.cuda.set_sync_debug_mode``).
 Results: JSON (every per-frame series included) and a PNG plot (``report``).
 
 Modules, each one job, imported in this order (none imports a later one): ``settings`` (what to run),
-``scenes`` (frames), ``measure`` (measurement primitives), ``sam2_baseline``, ``single`` (one configuration),
+``scenes`` (frames), ``measure`` (measurement primitives), ``sam2_baseline``, ``interleaved``, ``single`` (one
+configuration),
 ``sweep`` (the resumable matrix and its targets), ``report`` (tables, plots, files), ``command`` (the CLI).
 
 The issue's full table (``--sweep`` without a file = ``SweepSettings()``: base+/tiny/small/large x 512/1024 px

@@ -109,7 +109,12 @@ def format_table(result: dict) -> str:
         ratio = result["ratio_to_sam2"]
         lines.append(f"sam2 video predictor ({result['sam2']['predictor']}): median "
                      f"{result['sam2']['frame_ms']['median']:.2f} ms -> ratio {ratio['median']:.2f} "
-                     f"(p99 {ratio['p99']:.2f})")
+                     f"(p99 {ratio['p99']:.2f}; runs one after the other)")
+    if result.get("interleaved"):
+        side = result["interleaved"]
+        lines.append(f"side by side, frame by frame: ours {side['ours_ms']['median']:.2f} ms, sam2 "
+                     f"{side['sam2_ms']['median']:.2f} ms -> ratio per frame median "
+                     f"{side['ratio_per_frame']['median']:.2f} (p90 {side['ratio_per_frame']['p90']:.2f})")
     return "\n".join(lines)
 
 

@@ -81,33 +81,24 @@ def _hole_filling_available() -> bool:
     return True
 
 
-def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[float]], device: str = "cuda",
-                      warmup: int = 30, vos_optimized: bool | None = None, checkpoint: str | None = None,
-                      compile_mode: str | None = None) -> dict:
-    """Time sam2's video predictor on the JPEG frames in ``frames_dir`` with one box (xyxy input px) per
-    object on frame 0. The first ``warmup`` tracked frames (compilation, memory filling) are not counted.
-
-    ``vos_optimized``: sam2's compiled predictor; default: on for CUDA, off on the CPU (allowed there only
-    for tests). ``compile_mode``: another torch.compile mode for its compiled parts than its own
-    "max-autotune" (e.g. "default": much shorter compilation; recorded in the result). Returns per-frame
-    times [ms] of the counted frames and how they were taken.
-    """
+@contextmanager
+def sam2_stream(config: ModelConfig, frames_dir: Path, boxes: list[list[float]], device: str = "cuda",
+                vos_optimized: bool | None = None, checkpoint: str | None = None,
+                compile_mode: str | None = None) -> Iterator["Sam2Stream"]:
+    """sam2's video predictor built for ``config``, its state initialised on the JPEG frames of ``frames_dir``
+    and one box (xyxy input px) per object prompted on frame 0, ready to be stepped frame by frame
+    (``Sam2Stream.next_ms``). ``vos_optimized``: sam2's compiled predictor; default: on for CUDA, off on the
+    CPU. ``compile_mode``: another torch.compile mode for its compiled parts than its own "max-autotune"."""
     from sam2.build_sam import build_sam2_video_predictor
 
     target = torch.device(device)
     vos = target.type == "cuda" if vos_optimized is None else vos_optimized
-    count = len(list(frames_dir.glob("*.jpg")))
-    if count < warmup + 2:
-        raise ValueError(f"{frames_dir} has {count} frames; warm-up {warmup} + prompt frame + 1 timed needed")
-    if target.type == "cuda":
-        torch.cuda.empty_cache()
-        torch.cuda.reset_peak_memory_stats(target)
-    started = time.perf_counter()
     quiet = lambda iterable, **_: iterable  # noqa: E731  (sam2's progress bars off)
     with warnings.catch_warnings(), _sam2_precision(target) as precision, torch.inference_mode(), \
             mock.patch("sam2.sam2_video_predictor.tqdm", quiet), mock.patch("sam2.utils.misc.tqdm", quiet), \
             _compile_mode(compile_mode):
         warnings.simplefilter("ignore")  # hole filling without sam2's CUDA extension warns on every frame
+        started = time.perf_counter()
         predictor = build_sam2_video_predictor(config.sam2_config, checkpoint, device=target, vos_optimized=vos,
                                                hydra_overrides_extra=sam2_overrides(config))
         built = time.perf_counter()
@@ -115,30 +106,64 @@ def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[fl
         for object_id, box in enumerate(boxes, start=1):
             predictor.add_new_points_or_box(state, frame_idx=0, obj_id=object_id,
                                             box=np.asarray(box, dtype=np.float32))
-        prompted = time.perf_counter()
-        times: list[float] = []
-        frames = predictor.propagate_in_video(state)
-        while True:
-            synchronize(target)
-            start = time.perf_counter()
-            item = next(frames, None)
-            synchronize(target)
-            if item is None:
-                break
-            times.append((time.perf_counter() - start) * 1000.0)
-            masks = item[2]
-    counted = times[1 + warmup:]  # the first yield is the prompt frame's stored output
-    peak = torch.cuda.max_memory_allocated(target) if target.type == "cuda" else None
-    result = {
-        "predictor": type(predictor).__name__, "vos_optimized": vos, "precision": precision,
-        "compile_mode": (compile_mode or "max-autotune") if vos else None,
-        "checkpoint": checkpoint, "hole_filling": _hole_filling_available() and target.type == "cuda",
-        "objects": len(boxes), "frames": len(counted), "warmup": warmup, "mask_shape": list(masks.shape),
-        "build_s": built - started, "init_and_prompt_s": prompted - built,
-        "frame_ms": summarise(counted), "frame_ms_series": counted, "peak_memory_bytes": peak,
-        "overrides": sam2_overrides(config),
-    }
-    del predictor, state, frames
+        stream = Sam2Stream(predictor, predictor.propagate_in_video(state), target, {
+            "predictor": type(predictor).__name__, "vos_optimized": vos, "precision": precision,
+            "compile_mode": (compile_mode or "max-autotune") if vos else None, "checkpoint": checkpoint,
+            "hole_filling": _hole_filling_available() and target.type == "cuda", "objects": len(boxes),
+            "build_s": built - started, "init_and_prompt_s": time.perf_counter() - built,
+            "overrides": sam2_overrides(config)})
+        try:
+            yield stream
+        finally:
+            del predictor, state
+            stream.close()
+
+
+class Sam2Stream:
+    """sam2's ``propagate_in_video`` stepped one yield at a time, each timed between synchronised devices (the
+    first yield is the prompt frame's stored output)."""
+
+    def __init__(self, predictor, frames: Iterator, device: torch.device, meta: dict) -> None:
+        self.predictor, self._frames, self.device, self.meta = predictor, frames, device, meta
+        self.mask_shape: list[int] | None = None
+
+    def next_ms(self) -> float | None:
+        """Milliseconds of the next frame's whole work on the device; None after the last frame."""
+        synchronize(self.device)
+        start = time.perf_counter()
+        item = next(self._frames, None)
+        synchronize(self.device)
+        if item is None:
+            return None
+        self.mask_shape = list(item[2].shape)
+        return (time.perf_counter() - start) * 1000.0
+
+    def close(self) -> None:
+        """Drop the predictor; CUDA memory back to the device."""
+        self.predictor = self._frames = None
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+
+
+def run_sam2_baseline(config: ModelConfig, frames_dir: Path, boxes: list[list[float]], device: str = "cuda",
+                      warmup: int = 30, vos_optimized: bool | None = None, checkpoint: str | None = None,
+                      compile_mode: str | None = None) -> dict:
+    """Time sam2's video predictor (``sam2_stream``) on all frames of ``frames_dir`` in a row; the first
+    ``warmup`` tracked frames (compilation, memory filling) are not counted. Returns per-frame times [ms] of
+    the counted frames and how they were taken."""
+    target = torch.device(device)
+    count = len(list(frames_dir.glob("*.jpg")))
+    if count < warmup + 2:
+        raise ValueError(f"{frames_dir} has {count} frames; warm-up {warmup} + prompt frame + 1 timed needed")
     if target.type == "cuda":
         torch.cuda.empty_cache()
-    return result
+        torch.cuda.reset_peak_memory_stats(target)
+    with sam2_stream(config, frames_dir, boxes, device, vos_optimized, checkpoint, compile_mode) as stream:
+        times = []
+        while (ms := stream.next_ms()) is not None:
+            times.append(ms)
+        meta, mask_shape = stream.meta, stream.mask_shape
+    counted = times[1 + warmup:]  # the first yield is the prompt frame's stored output
+    peak = torch.cuda.max_memory_allocated(target) if target.type == "cuda" else None
+    return {**meta, "frames": len(counted), "warmup": warmup, "mask_shape": mask_shape,
+            "frame_ms": summarise(counted), "frame_ms_series": counted, "peak_memory_bytes": peak}

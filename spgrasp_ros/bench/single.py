@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from spgrasp_ros import __version__
+from spgrasp_ros.bench.interleaved import run_interleaved
 from spgrasp_ros.bench.measure import (
     STAGES,
     count_syncs,
@@ -116,15 +117,23 @@ def run_bench(settings: BenchSettings, progress: bool = True) -> dict:
         flops = stage_flops(model, config, frames, boxes, behaviour)
         row = measure_row(model, config, settings.mode, frames, boxes, settings.warmup, ceilings, flops,
                           settings.tracker, settings.events, settings.sync_check, progress)
-        baseline = None
+        baseline = interleaved = None
         if settings.baseline:
             torch._dynamo.reset()
             baseline = run_sam2_baseline(config, jpegs, boxes, settings.device, settings.warmup, settings.sam2_vos,
                                          settings.sam2_checkpoint, settings.sam2_compile_mode)
+            torch._dynamo.reset()
+            run = tracker_run(settings.mode, settings.tracker)
+            tracker = run.build(model, config)
+            if run.compiles:
+                tracker.prewarm((settings.width, settings.height), len(boxes))
+            interleaved = run_interleaved(tracker, config, frames, jpegs, boxes, settings.warmup,
+                                          settings.sam2_vos, settings.sam2_checkpoint, settings.sam2_compile_mode)
+            del tracker
     result = {"kind": "single", "settings": dataclasses.asdict(settings), "model_config": config.to_dict(),
               "environment": environment(settings.device), "ceilings": ceilings,
               "parameters_m": parameters_m(model), **row, "sam2": baseline,
-              "ratio_to_sam2": ratio_to_sam2(row, baseline)}
+              "ratio_to_sam2": ratio_to_sam2(row, baseline), "interleaved": interleaved}
     if settings.long_stream > 0:
         result["long_stream"] = mode_long_stream(model, config, settings.mode, settings.width, settings.height,
                                                  settings.objects, settings.long_stream, settings.tracker)

@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 
@@ -38,3 +39,7 @@ def test_single_bench_with_sam2_baseline_and_long_stream(tmp_path, restore_threa
     assert result["ratio_to_sam2"]["median"] == pytest.approx(
         result["frame_ms"]["median"] / result["sam2"]["frame_ms"]["median"])
     assert result["long_stream"]["flat"] and (out / "bench.png").stat().st_size > 5000
+    side = result["interleaved"]  # the two systems stepped alternately on the same frames
+    assert side["frames"] == 3 and side["warmup"] == 1 and side["sam2"]["predictor"] == "SAM2VideoPredictor"
+    assert side["ratio_per_frame"]["median"] > 0 and np.isfinite(side["ratio_of_medians"])
+    assert side["ours_ms"]["median"] > 0 and side["sam2_ms"]["median"] > 0
