@@ -110,11 +110,11 @@ def run_bench(settings: BenchSettings, progress: bool = True) -> dict:
                                 settings.checkpoint)
     count = 1 + settings.warmup + settings.frames
     ceilings = measure_ceilings(settings.device)
-    behaviour = tracker_run(settings.mode, settings.tracker).config
+    run = tracker_run(settings.mode, settings.tracker)
     with tempfile.TemporaryDirectory(prefix="spgrasp_bench_") as folder:
         jpegs = Path(folder) if settings.baseline else None
         frames, boxes = scene_frames(settings.width, settings.height, settings.objects, count, jpegs)
-        flops = stage_flops(model, config, frames, boxes, behaviour)
+        flops = stage_flops(model, config, frames, boxes, run.config)
         row = measure_row(model, config, settings.mode, frames, boxes, settings.warmup, ceilings, flops,
                           settings.tracker, settings.events, settings.sync_check, progress)
         baseline = interleaved = None
@@ -123,7 +123,6 @@ def run_bench(settings: BenchSettings, progress: bool = True) -> dict:
             baseline = run_sam2_baseline(config, jpegs, boxes, settings.device, settings.warmup, settings.sam2_vos,
                                          settings.sam2_checkpoint, settings.sam2_compile_mode)
             torch._dynamo.reset()
-            run = tracker_run(settings.mode, settings.tracker)
             tracker = run.build(model, config)
             if run.compiles:
                 tracker.prewarm((settings.width, settings.height), len(boxes))

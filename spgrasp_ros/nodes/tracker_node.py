@@ -259,6 +259,8 @@ class TrackerNode(LifecycleNode):
                                         throttle_duration_sec=self._settings["error_log_period_s"])
 
     def _work_once(self) -> None:
+        """One prompt, else one frame; changed settings apply right before the model runs for either (for a
+        prompt in ``_apply_prompt``, so that it is answered whatever happens)."""
         ticket = self._prompts.take(timeout=0.0)
         if ticket is not None:
             self._applying = ticket
@@ -269,6 +271,7 @@ class TrackerNode(LifecycleNode):
             return
         msg = self._frames.take(timeout=0.05)
         if msg is not None and self._session.tracker.object_ids:
+            self._retune()
             self._process(msg)
         elif msg is not None:
             self._stats.idle_frames += 1
@@ -296,7 +299,6 @@ class TrackerNode(LifecycleNode):
         """Step the tracker on one message (``rgb``: the message already decoded) and publish; returns the
         TrackerOutput or None."""
         received = time.perf_counter()
-        self._retune()
         try:
             rgb = self._decode(msg) if rgb is None else rgb
             if rgb is None:
@@ -320,7 +322,7 @@ class TrackerNode(LifecycleNode):
         tracker = self._session.tracker
         msg = self._frames.latest()
         try:
-            self._retune()
+            self._retune()  # inside: a failure here is answered like any other
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
             prompt, rgb = conversions.prompt_from_request(request), None
