@@ -105,7 +105,8 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     import torch
 
-    from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec, write_results
+    from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec
+    from spgrasp_ros.evaluation.plots import write_results
     from spgrasp_ros.tracker.build import load_tracker
 
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
@@ -133,8 +134,25 @@ def _cmd_eval(args: argparse.Namespace) -> int:
             print(f"{split:24s} {cell:12s} grasp accuracy {100 * accuracy:5.1f} % over {figures['scored']} "
                   f"object-frames, mask IoU {figures['mask_iou'] or 0:.3f}, "
                   f"lost {100 * (figures['lost_rate'] or 0):.1f} %")
+            print(f"{'':37s}{_tracking_line(figures)}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
+
+
+def _tracking_line(figures: dict) -> str:
+    """The tracking figures of one eval cell in one line (``evaluation.tally``)."""
+    def pct(value: float | None) -> str:
+        return "-" if value is None else f"{100 * value:.1f} %"
+
+    def num(value: float | None, digits: int = 1) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    reacquired, identity, best = figures["reacquisition"], figures["identity"], figures["best_grasp"]
+    within = next(v for k, v in reacquired.items() if k.startswith("within_"))
+    return (f"false presence {pct(figures['false_presence_rate'])}, reacquired <= 3 frames {pct(within)} of "
+            f"{reacquired['events']}, identity switches/1000 {num(identity['switches_per_1000'])}, best-grasp "
+            f"jitter {num(best['jitter_px']['mean'], 2)} px {num(best['jitter_deg']['mean'], 2)} deg, "
+            f"switches/100 {num(best['switches_per_100'])}")
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
@@ -200,6 +218,10 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--data", action="append", default=None, metavar="SPEC",
                             help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or <kind>:<path> with kind "
                                  "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
+    evaluation.add_argument("--suite", action="append", default=None, metavar="NAME",
+                            help="a named synthetic suite on its own held-out seeds (repeatable; 'all' = every "
+                                 "suite; the same as --data suite:NAME); see spgrasp_ros/presets/synth/suites.yaml")
+    evaluation.add_argument("--suite-sequences", type=int, help="sequences per suite (default: the suite's)")
     evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
     evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
     evaluation.add_argument("--paper", action="store_true",
@@ -222,11 +244,23 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _suite_specs(names: list[str], sequences: int | None) -> list[str]:
+    """``--suite`` values as data specs (``all``: every suite)."""
+    if "all" in names:
+        from spgrasp_ros.data.synth_suites import suite_names
+
+        names = suite_names()
+    options = f":sequences={sequences}" if sequences else ""
+    return [f"suite:{name}{options}" for name in names]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``spgrasp``; returns the process exit code."""
     args = build_parser().parse_args(argv)
-    if getattr(args, "command", None) == "eval" and not args.data:
-        args.data = ["synthetic:seed=100000,sequences=20"]
+    if getattr(args, "command", None) == "eval":
+        args.data = (args.data or []) + _suite_specs(args.suite or [], args.suite_sequences)
+        if not args.data:
+            args.data = ["synthetic:seed=100000,sequences=20"]
     run: Callable[[argparse.Namespace], int] = args.run
     return run(args)
 

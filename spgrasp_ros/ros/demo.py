@@ -30,7 +30,8 @@ from sensor_msgs.msg import Image
 from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.data.types import Sequence, object_box
-from spgrasp_ros.evaluation.evaluate import Tally, score_frame
+from spgrasp_ros.evaluation.scoring import SequenceScorer
+from spgrasp_ros.evaluation.tally import Tally
 from spgrasp_ros.msg import GraspArray, PromptBox
 from spgrasp_ros.ros.conversions import frame_result_from_msg
 from spgrasp_ros.ros.image_messages import image_to_rgb, mono8_to_labels
@@ -217,7 +218,8 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
     stamps = sorted(got.images)
     if len(stamps) > len(sequence.frames):
         raise RuntimeError(f"received {len(stamps)} images for a {len(sequence.frames)}-frame clip")
-    tally, last_hidden = Tally(), {}
+    tally = Tally()
+    scorer = SequenceScorer(tally, mapping)
     video_path = out / "spgrasp_demo.mp4"
     width, height = (v * config.video_scale for v in config.size)
     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), config.rate_hz, (width, height))
@@ -231,7 +233,7 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
             result = frame_result_from_msg(array)
             mask_msg = got.masks.get(stamp)  # the tracker's ~/mask label image of this frame, if it came
             predicted = masks_from_label_image(mono8_to_labels(mask_msg), result) if mask_msg else None
-            score_frame(tally, frame, frame.load_masks(), result, predicted, mapping, last_hidden, index)
+            scorer.score(index, frame, frame.load_masks(), result, predicted)
             latencies.append((got.arrival[stamp] - stamp) / 1e6)
             processing.append(array.processing_ms)
             tracked += 1
@@ -240,6 +242,7 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
             picture = cv2.resize(rgb, (width, height), interpolation=cv2.INTER_NEAREST)
         writer.write(cv2.cvtColor(picture, cv2.COLOR_RGB2BGR))
     writer.release()
+    scorer.finish()
     span = (max(got.arrival.values()) - min(got.arrival.values())) / 1e9 if len(got.arrival) > 1 else 0.0
     figures = tally.summary()
     summary = {

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
-from spgrasp_ros.evaluation.evaluate import Tally, evaluate, evaluate_sequence, parse_data_spec
+from spgrasp_ros.evaluation.evaluate import evaluate, evaluate_sequence, parse_data_spec
+from spgrasp_ros.evaluation.tally import Tally
 from spgrasp_ros.model.build import build_model
 from spgrasp_ros.model.checkpoints import save_checkpoint
 from spgrasp_ros.model.config import load_model_config
@@ -67,6 +68,8 @@ def test_eval_cli_writes_json_and_plots(tmp_path):
     report = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert report["meta"]["threads"] == 1 and report["meta"]["tracker"]["decode"]["readout_window"] == 3
     assert set(report["results"]["synthetic@100"]) == {"interval_0", "interval_3"}
-    for name in ("accuracy_vs_prompt_interval.png", "accuracy_vs_frames_since_occlusion.png"):
+    for name in ("accuracy_vs_prompt_interval.png", "accuracy_vs_frames_since_occlusion.png", "tracking_figures.png"):
         assert (tmp_path / "eval" / name).stat().st_size > 5000
-    assert "grasp accuracy" in run.stdout
+    assert "grasp accuracy" in run.stdout and "identity switches/1000" in run.stdout
+    cell = report["results"]["synthetic@100"]["interval_0"]
+    assert {"reacquisition", "identity", "best_grasp", "false_presence_rate"} <= set(cell)
