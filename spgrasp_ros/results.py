@@ -45,6 +45,14 @@ class Grasp:
     width: float  # [px] opening along the closing direction
     jaw_size: float  # [px] rectangle extent along the jaws
     pose: GraspPose | None = None
+    track_id: int = 0  # grasp track across frames (``tracker.steady_grasps``); 0 = not associated
+    stability: float = 0.0  # [0, 1] share of the track's recent frames it was seen in; 0 = not associated
+
+
+TRACKING = "tracking"  # ObjectState.state: visible and followed
+LOST = "lost"  # not visible (occluded or out of view)
+REACQUIRED = "reacquired"  # visible again on the first frames after being lost
+OBJECT_STATES = (TRACKING, LOST, REACQUIRED)  # every ObjectState.state (ObjectState.msg: constants 0, 1, 2)
 
 
 @dataclass(frozen=True)
@@ -58,13 +66,20 @@ class ObjectState:
     bbox: tuple[float, float, float, float]  # [px] x_min, y_min, x_max, y_max of the mask; zeros when lost
     frames_since_prompt: int
     frames_lost: int
+    state: str = TRACKING  # one of OBJECT_STATES
 
 
 @dataclass(frozen=True)
 class FrameResult:
     """Everything the tracker says about one frame.
 
-    ``grasps`` holds every object's grasps, best first (descending score); ``objects`` is ordered by id.
+    ``grasps`` holds every object's grasps in descending score, except that each object's steady best grasp
+    (``tracker.steady_grasps``, when it ran) takes the place of that object's highest-scoring one: the slots an
+    object's grasps occupy follow descending score, and within them its best comes first, then its others by
+    descending score. So each object's grasps are best first and ``grasps[0]`` is the best grasp of the object
+    with the highest-scoring grasp. A steady best not detected on this frame is held (moved with its object,
+    scored with its smoothed score), so an object can carry one grasp more than the decoder's top-k.
+    ``objects`` is ordered by id.
     """
 
     image_size: tuple[int, int]  # (width, height) [px] of the input image
@@ -75,11 +90,12 @@ class FrameResult:
     extra: dict = field(default_factory=dict, compare=False)  # stage timings etc.; not published
 
     def grasps_of(self, object_id: int) -> tuple[Grasp, ...]:
-        """Grasps of one object, best first."""
+        """Grasps of one object, best first (in the order of ``grasps``)."""
         return tuple(g for g in self.grasps if g.object_id == object_id)
 
     def best_grasp(self, object_id: int) -> Grasp | None:
-        """The highest-scoring grasp of one object, or None."""
+        """The best grasp of one object (the first of ``grasps_of``: its steady best when
+        ``tracker.steady_grasps`` ran, else its highest-scoring), or None."""
         own = self.grasps_of(object_id)
         return own[0] if own else None
 
@@ -91,12 +107,13 @@ class FrameResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FrameResult":
-        """Inverse of ``to_dict``."""
+        """Inverse of ``to_dict``; reads dicts written before ``track_id``/``stability``/``state`` existed."""
         def grasp(g: dict) -> Grasp:
             pose = g.get("pose")
             if pose is not None:
                 pose = GraspPose(tuple(pose["position"]), tuple(pose["orientation"]), pose["width_m"], pose["depth_m"])
-            return Grasp(g["object_id"], g["score"], tuple(g["center"]), g["angle"], g["width"], g["jaw_size"], pose)
+            return Grasp(g["object_id"], g["score"], tuple(g["center"]), g["angle"], g["width"], g["jaw_size"], pose,
+                         g.get("track_id", 0), g.get("stability", 0.0))
 
         return cls(
             image_size=tuple(data["image_size"]),

@@ -15,10 +15,13 @@ from spgrasp_ros.msg import Grasp as GraspMsg
 from spgrasp_ros.msg import GraspArray, PromptBox
 from spgrasp_ros.msg import ObjectState as ObjectStateMsg
 from spgrasp_ros.prompts import ObjectPrompt, Prompt
-from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
+from spgrasp_ros.results import LOST, OBJECT_STATES, REACQUIRED, TRACKING, FrameResult, Grasp, GraspPose, ObjectState
 from spgrasp_ros.srv import SetPrompt
 
 _NAN = float("nan")
+_STATE_CODES = {ObjectStateMsg.TRACKING: TRACKING, ObjectStateMsg.LOST: LOST,
+                ObjectStateMsg.REACQUIRED: REACQUIRED}  # ObjectState.msg constant -> ObjectState.state
+_STATE_NAMES = {name: code for code, name in _STATE_CODES.items()}
 
 
 def grasp_to_msg(grasp: Grasp) -> GraspMsg:
@@ -31,6 +34,8 @@ def grasp_to_msg(grasp: Grasp) -> GraspMsg:
         angle=float(grasp.angle),
         width=float(grasp.width),
         jaw_size=float(grasp.jaw_size),
+        track_id=int(grasp.track_id),
+        stability=float(grasp.stability),
         has_pose=grasp.pose is not None,
         width_m=_NAN,
         depth_m=_NAN,
@@ -51,11 +56,14 @@ def grasp_from_msg(msg: GraspMsg) -> Grasp:
     if msg.has_pose:
         p, q = msg.pose.position, msg.pose.orientation
         pose = GraspPose((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), msg.width_m, msg.depth_m)
-    return Grasp(msg.object_id, msg.score, (msg.center_x, msg.center_y), msg.angle, msg.width, msg.jaw_size, pose)
+    return Grasp(msg.object_id, msg.score, (msg.center_x, msg.center_y), msg.angle, msg.width, msg.jaw_size, pose,
+                 msg.track_id, msg.stability)
 
 
 def object_state_to_msg(state: ObjectState, num_grasps: int) -> ObjectStateMsg:
-    """One object's state to ``spgrasp_ros/msg/ObjectState``."""
+    """One object's state to ``spgrasp_ros/msg/ObjectState``; ValueError for an unknown ``state``."""
+    if state.state not in _STATE_NAMES:
+        raise ValueError(f"object {state.id}: unknown state {state.state!r} (expected one of {OBJECT_STATES})")
     return ObjectStateMsg(
         id=int(state.id),
         visible=bool(state.visible),
@@ -65,13 +73,17 @@ def object_state_to_msg(state: ObjectState, num_grasps: int) -> ObjectStateMsg:
         frames_since_prompt=int(state.frames_since_prompt),
         frames_lost=int(state.frames_lost),
         num_grasps=int(num_grasps),
+        state=_STATE_NAMES[state.state],
     )
 
 
 def object_state_from_msg(msg: ObjectStateMsg) -> ObjectState:
-    """``spgrasp_ros/msg/ObjectState`` to a record."""
+    """``spgrasp_ros/msg/ObjectState`` to a record; ValueError for an unknown ``state`` code."""
+    if msg.state not in _STATE_CODES:
+        raise ValueError(f"object {msg.id}: unknown state code {msg.state} (expected one of {sorted(_STATE_CODES)})")
     return ObjectState(msg.id, msg.visible, msg.presence_score, msg.mask_area,
-                       tuple(float(v) for v in msg.bbox), msg.frames_since_prompt, msg.frames_lost)
+                       tuple(float(v) for v in msg.bbox), msg.frames_since_prompt, msg.frames_lost,
+                       _STATE_CODES[msg.state])
 
 
 def frame_result_to_msg(result: FrameResult, header: Header) -> GraspArray:

@@ -6,7 +6,7 @@ import math
 import pytest
 from ros_harness import helper_node
 
-from spgrasp_ros.results import FrameResult, Grasp, GraspPose, ObjectState
+from spgrasp_ros.results import LOST, REACQUIRED, FrameResult, Grasp, GraspPose, ObjectState
 
 
 def _sample_result() -> FrameResult:
@@ -16,13 +16,13 @@ def _sample_result() -> FrameResult:
         frame_index=123456789012,
         processing_ms=17.25,
         objects=(
-            ObjectState(1, True, 0.875, 5120, (100.5, 200.25, 300.0, 410.75), 42, 0),
-            ObjectState(7, False, 0.125, 0, (0.0, 0.0, 0.0, 0.0), 9, 3),
+            ObjectState(1, True, 0.875, 5120, (100.5, 200.25, 300.0, 410.75), 42, 0, REACQUIRED),
+            ObjectState(7, False, 0.125, 0, (0.0, 0.0, 0.0, 0.0), 9, 3, LOST),
         ),
         grasps=(
             Grasp(1, 0.9375, (210.5, 300.25), -1.25, 64.5, 32.25,
-                  GraspPose((0.125, -0.0625, 0.75), (0.0, 0.0, 0.5, 0.75), 0.0390625, 0.75)),
-            Grasp(1, 0.5, (220.0, 310.0), 1.5, 40.0, 20.0, None),
+                  GraspPose((0.125, -0.0625, 0.75), (0.0, 0.0, 0.5, 0.75), 0.0390625, 0.75), 4000000001, 0.625),
+            Grasp(1, 0.5, (220.0, 310.0), 1.5, 40.0, 20.0, None, 3, 0.1015625),
         ),
     )
 
