@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable
 
 import torch
 import torch.nn.functional as F
@@ -25,6 +26,9 @@ from sam2.modeling.sam2_base import NO_OBJ_SCORE, SAM2Base
 from spgrasp_ros.model.grasp_decoder import GraspMaskDecoder
 from spgrasp_ros.model.prompt_map import draw_prompt_map
 from spgrasp_ros.timing import StageTimer, stage
+
+CandidateChoice = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]  # (mask logits [B, M, h, w], predicted
+#                  IoU [B, M]) -> [B] index of the candidate to keep
 
 MEMORY_FROM_OBJECT = "object"
 MEMORY_FROM_POSITION = "position"
@@ -104,12 +108,13 @@ class SPGrasp(SAM2Base):
 
     def forward_heads(self, pix_feat: torch.Tensor, high_res_features: list[torch.Tensor] | None,
                       point_inputs: dict | None, mask_inputs: torch.Tensor | None,
-                      multimask_output: bool) -> HeadOutputs:
+                      multimask_output: bool, choose: CandidateChoice | None = None) -> HeadOutputs:
         """Prompt encoder + decoder for B objects: SAM 2's mask, pointer and score, and the grasp maps.
 
         pix_feat: [B, C, H, W] memory-conditioned features; point_inputs: {"point_coords": [B, P, 2] model px,
         "point_labels": [B, P] int32 (1 fg, 0 bg, 2/3 box corners, -1 padding)} or None; mask_inputs:
-        [B, 1, S, S] or None. Selection, absent-object masking and pointers follow ``SAM2Base._forward_sam_heads``.
+        [B, 1, S, S] or None. Selection, absent-object masking and pointers follow ``SAM2Base._forward_sam_heads``;
+        ``choose`` (optional) replaces SAM 2's pick among multimask candidates (the highest predicted IoU).
         """
         batch, device = pix_feat.size(0), pix_feat.device
         if point_inputs is None:
@@ -136,7 +141,7 @@ class SPGrasp(SAM2Base):
         masks = torch.where(present[:, None, None], raw, NO_OBJ_SCORE) if self.pred_obj_scores else raw
         token = tokens[:, 0]
         if multimask_output:
-            best = torch.argmax(iou, dim=-1)
+            best = choose(raw, iou) if choose is not None else torch.argmax(iou, dim=-1)
             rows = torch.arange(batch, device=device)
             masks, raw, iou = masks[rows, best].unsqueeze(1), raw[rows, best].unsqueeze(1), iou[rows, best].unsqueeze(1)
             if tokens.size(1) > 1:
@@ -154,7 +159,8 @@ class SPGrasp(SAM2Base):
     def step(self, frame_index: int, features: FrameFeatures, memory: dict, is_prompt_frame: bool,
              point_inputs: dict | None = None, mask_inputs: torch.Tensor | None = None,
              num_frames: int = 1 << 30, timer: StageTimer | None = None,
-             prior: torch.Tensor | None = None, window: torch.Tensor | None = None) -> tuple[HeadOutputs, dict]:
+             prior: torch.Tensor | None = None, window: torch.Tensor | None = None,
+             choose: CandidateChoice | None = None) -> tuple[HeadOutputs, dict]:
         """One frame for B objects that share a memory bank; returns the heads and the new memory entry.
 
         memory: {"cond_frame_outputs": {frame: entry}, "non_cond_frame_outputs": {frame: entry}} with entries
@@ -166,7 +172,7 @@ class SPGrasp(SAM2Base):
         memory_encoder. ``prior``: [B, 1, h, w] from ``update_mask_prior``, used on frames without a prompt when
         the model has ``mask_prior``. ``window``: [B, 1, h, w] bool, where each object may be this frame
         (``tracker.search_window``); mask and grasp-position logits outside are suppressed before the memory is
-        written.
+        written. ``choose``: how a tracking frame picks among the multimask candidates (``forward_heads``).
         """
         high_res = features.high_res_features
         if mask_inputs is not None and self.use_mask_input_as_output_without_sam:
@@ -185,7 +191,8 @@ class SPGrasp(SAM2Base):
                 multimask = self._use_multimask(is_prompt_frame, point_inputs)
                 if self.mask_prior and not is_prompt_frame and mask_inputs is None:
                     mask_inputs = prior
-                heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask)
+                heads = self.forward_heads(pix_feat, high_res, point_inputs, mask_inputs, multimask,
+                                           choose if not is_prompt_frame else None)
         if window is not None:
             heads = self.restrict(heads, window)
         # sam2's video predictor re-encodes every prompt frame's memory from the binarised mask

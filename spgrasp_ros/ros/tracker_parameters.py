@@ -50,6 +50,18 @@ PARAMETERS = (
                      "tracked object", runtime=True),
     params.ParamSpec("search_growth", TRACKING["search_growth"], "the window grows by this x the object's size "
                      "per lost frame", params.in_range(0.0, 10.0), runtime=True),
+    params.ParamSpec("motion", TRACKING["motion"], "a Kalman filter on each object's box: search windows follow "
+                     "its prediction (also while hidden) and it helps pick SAM 2's mask candidate", runtime=True),
+    params.ParamSpec("motion_weight", TRACKING["motion_weight"], "weight of a mask candidate's agreement with the "
+                     "predicted box against its predicted IoU (0 = SAM 2's pick)", params.in_range(0.0, 1.0),
+                     runtime=True),
+    params.ParamSpec("min_area_ratio", TRACKING["min_area_ratio"], "visible only when the mask covers at least "
+                     "this x the object's usual area (0 = the object score alone)", params.in_range(0.0, 1.0),
+                     runtime=True),
+    params.ParamSpec("memory_gate", TRACKING["memory_gate"], "memory written only from frames where the object "
+                     "is visible; elsewhere it repeats its last confident memory", runtime=True),
+    params.ParamSpec("steady_grasps", TRACKING["steady_grasps"], "each object's grasps associated over frames and "
+                     "smoothed, its best grasp kept unless another is clearly better for a while", runtime=True),
     params.ParamSpec("position_threshold", TRACKING["position_threshold"], "a grasp peak must exceed this "
                      "position value", params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("mask_threshold", TRACKING["mask_threshold"], "object-mask probability threshold",

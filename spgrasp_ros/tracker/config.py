@@ -35,6 +35,16 @@ class TrackerConfig:
     exclusive_masks: bool = True  # each pixel belongs to at most one tracked object (the highest mask logit;
     #                               sam2's non-overlap constraint) before masks and grasps are read out and
     #                               the search windows follow the masks
+    motion: bool = False  # a Kalman filter on each object's box (motion.py): search windows follow its
+    #                       prediction (also while the object is hidden), and it scores SAM 2's mask candidates
+    motion_weight: float = 0.5  # weight of a candidate's box agreement with the prediction against its predicted
+    #                             IoU when a tracking frame picks its mask (0: SAM 2's pick; SAMURAI's idea)
+    min_area_ratio: float = 0.0  # > 0: visible only when the mask covers at least this x the object's usual
+    #                              area (object_tracks.py); 0: SAM 2's object score alone
+    memory_gate: bool = False  # memory is written only from frames where the object is visible (calibrated);
+    #                            elsewhere it repeats its last confident entry (memory_selection.ConfidentFrames)
+    steady_grasps: bool = True  # each object's grasps associated over frames, smoothed, and a best grasp with
+    #                             hysteresis (steady_grasps.py; SteadyGraspConfig holds its settings)
     decode: DecodeConfig = field(default_factory=DecodeConfig)  # peak picking and read-out of the grasp maps
 
     def __post_init__(self) -> None:
@@ -42,15 +52,20 @@ class TrackerConfig:
             raise ValueError(f"preprocess must be {RESIZE!r} or {LETTERBOX!r}, got {self.preprocess!r}")
         if not 0.0 <= self.presence_threshold <= 1.0:
             raise ValueError(f"presence_threshold must be in [0, 1], got {self.presence_threshold}")
+        if not 0.0 <= self.motion_weight <= 1.0 or not 0.0 <= self.min_area_ratio <= 1.0:
+            raise ValueError(f"motion_weight and min_area_ratio must be in [0, 1], got {self.motion_weight}, "
+                             f"{self.min_area_ratio}")
         if self.search_window < 0 or self.search_growth < 0:
             raise ValueError(f"search_window and search_growth must be >= 0, got {self.search_window}, "
                              f"{self.search_growth}")
 
     @classmethod
     def paper(cls) -> "TrackerConfig":
-        """The plain SPGrasp model as the paper runs it: no search window, overlapping masks, grasp angle and
-        width read at the peak pixel."""
-        return cls(search_window=0.0, exclusive_masks=False, decode=DecodeConfig(readout_window=1))
+        """The plain SPGrasp model as the paper runs it: no search window, overlapping masks, no motion,
+        presence from the object score, every frame in memory, each frame's own grasps, grasp angle and width
+        read at the peak pixel."""
+        return cls(search_window=0.0, exclusive_masks=False, motion=False, min_area_ratio=0.0, memory_gate=False,
+                   steady_grasps=False, decode=DecodeConfig(readout_window=1))
 
     def with_settings(self, settings: Mapping[str, Any]) -> "TrackerConfig":
         """This config with the tracker settings among ``settings`` (node parameters by name: the fields

@@ -35,11 +35,17 @@ class MemoryBank:
         # recent frames kept at all: the pointer window (with n_hist 0, the no-memory ablation, pointers only,
         # as sam2 with one memory frame still reads them)
         self._capacity = max(n_hist, max_obj_ptrs - 1)
+        self.last_confident = prompt_entry  # the newest entry a policy trusted (``ConfidentFrames``)
 
     @property
     def batch_size(self) -> int:
         """Number of objects B."""
         return self._cond[self.prompt_frame]["obj_ptr"].size(0)
+
+    @property
+    def keeps_spatial_memory(self) -> bool:
+        """Whether recent frames' spatial memory is kept (n_hist > 0), not only their pointers."""
+        return self._n_hist > 0
 
     def as_sam2_dict(self) -> dict:
         """The ``output_dict`` that sam2's memory selection reads."""
@@ -49,10 +55,7 @@ class MemoryBank:
         """Add the newest frame's entry; trim and drop what memory attention will no longer read."""
         if self._capacity == 0:
             return
-        if "maskmem_pos_enc" in entry and [p.shape for p in entry["maskmem_pos_enc"]] == \
-                [p.shape for p in self._pos_enc]:
-            entry = {**entry, "maskmem_pos_enc": self._pos_enc}
-        self._recent[frame] = entry
+        self._recent[frame] = self.shared(entry)
         while len(self._recent) > self._capacity:
             self._recent.popitem(last=False)
         if len(self._recent) > self._n_hist:
@@ -60,12 +63,21 @@ class MemoryBank:
             aged = frames[len(frames) - self._n_hist - 1]
             self._recent[aged] = {k: self._recent[aged][k] for k in POINTER_KEYS}
 
+    def shared(self, entry: dict) -> dict:
+        """``entry`` with the bank's one copy of the memory position encoding (when the shapes match)."""
+        if "maskmem_pos_enc" in entry and [p.shape for p in entry["maskmem_pos_enc"]] == \
+                [p.shape for p in self._pos_enc]:
+            return {**entry, "maskmem_pos_enc": self._pos_enc}
+        return entry
+
     def select(self, keep: torch.Tensor) -> "MemoryBank":
         """A bank of only the objects at batch positions ``keep`` ([K] long)."""
         bank = MemoryBank.__new__(MemoryBank)
         bank.prompt_frame, bank._n_hist, bank._capacity = self.prompt_frame, self._n_hist, self._capacity
         bank._cond = {f: _slice_entry(e, keep) for f, e in self._cond.items()}
         bank._pos_enc = bank._cond[self.prompt_frame]["maskmem_pos_enc"]
+        bank.last_confident = ({**_slice_entry(self.last_confident, keep), "maskmem_pos_enc": bank._pos_enc}
+                               if "maskmem_pos_enc" in self.last_confident else _slice_entry(self.last_confident, keep))
         bank._recent = OrderedDict(
             (f, {**_slice_entry(e, keep), "maskmem_pos_enc": bank._pos_enc} if "maskmem_pos_enc" in e
              else _slice_entry(e, keep)) for f, e in self._recent.items())
@@ -74,7 +86,7 @@ class MemoryBank:
     def tensors(self) -> list[torch.Tensor]:
         """Every tensor the bank holds, each once (for memory accounting; the position encoding is shared)."""
         found: dict[int, torch.Tensor] = {}
-        for entry in [*self._cond.values(), *self._recent.values()]:
+        for entry in [*self._cond.values(), *self._recent.values(), self.last_confident]:
             for value in entry.values():
                 for tensor in value if isinstance(value, list) else [value]:
                     if torch.is_tensor(tensor):

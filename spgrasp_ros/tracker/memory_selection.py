@@ -9,15 +9,27 @@ wants read.
 
 ``RecentFrames`` is SAM 2's and SPGrasp's rule (Mei et al. 2025, Sec. III-B: the N_hist most recent states):
 every frame is written, the newest ones are read. It reproduces sam2's video predictor exactly.
+
+``ConfidentFrames`` writes memory only from confident frames, as SAMURAI's motion-aware memory (Yang et al. 2024,
+Sec. 4.2) selects frames by mask, object and motion scores. In a batch, one frame is good for one object and
+bad for another: an object whose frame is not confident (the tracker's calibrated presence says it is not
+seen) repeats its last confident entry in the new slot instead, so the memory it reads stays made of frames
+where it was seen, and the bank keeps its size and order.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
+import numpy as np
+import torch
+
 from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import HeadOutputs
-from spgrasp_ros.tracker.memory_bank import MemoryBank
+from spgrasp_ros.tracker.memory_bank import POINTER_KEYS, MemoryBank
+
+BLENDED_KEYS = ("maskmem_features", "obj_ptr", "object_score_logits")  # per-object parts of an entry (the
+#              position encoding depends only on the shape)
 
 
 class MemorySelection(Protocol):
@@ -30,10 +42,12 @@ class MemorySelection(Protocol):
         """The ``output_dict`` sam2 reads on ``frame_index``: {"cond_frame_outputs": {frame: entry},
         "non_cond_frame_outputs": {frame: entry}}."""
 
-    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs) -> None:
+    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
+               confident: np.ndarray) -> None:
         """Keep (or not) the memory ``entry`` of the processed frame ``frame_index``, whose decoder outputs
-        (masks, object scores, predicted IoU; [B, ...]) were ``heads``. Runs in the tracker's commit, after
-        every fallible step of the frame: it must not raise (decide in plain tensor operations)."""
+        (masks, object scores, predicted IoU; [B, ...]) were ``heads``; ``confident`` [B] bool (host): the tracker saw
+        the object (its calibrated presence). Runs in the tracker's commit, after every fallible step of the
+        frame: it must not raise (decide in plain tensor operations)."""
 
 
 class RecentFrames:
@@ -47,6 +61,25 @@ class RecentFrames:
         """The whole bank, as sam2 keeps it."""
         return bank.as_sam2_dict()
 
-    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs) -> None:
+    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
+               confident: np.ndarray) -> None:
         """Push the entry (the bank trims what sam2 will no longer read)."""
         bank.push(frame_index, entry)
+
+
+class ConfidentFrames(RecentFrames):
+    """Recent frames, but only confident ones per object (module notes)."""
+
+    def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
+               confident: np.ndarray) -> None:
+        """Push the entry with each unconfident object's slice replaced by its last confident one."""
+        last = bank.last_confident
+        if not confident.all():
+            keep = torch.from_numpy(np.asarray(confident, dtype=bool)).to(entry["obj_ptr"].device)
+            entry = {**entry, **{key: torch.where(keep.reshape(-1, *([1] * (entry[key].ndim - 1))), entry[key],
+                                                  last[key].to(entry[key].dtype))
+                                 for key in BLENDED_KEYS if key in entry and key in last}}
+        entry = bank.shared(entry)
+        bank.push(frame_index, entry)
+        # without recent spatial memory (n_hist 0) only the pointer is worth repeating
+        bank.last_confident = entry if bank.keeps_spatial_memory else {k: entry[k] for k in POINTER_KEYS}

@@ -22,7 +22,8 @@ from spgrasp_ros.grasps.decode import DecodeConfig, decode_grasps
 from spgrasp_ros.grasps.frame_geometry import RESIZE, FrameGeometry
 from spgrasp_ros.model.channels import activate
 from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
-from spgrasp_ros.results import FrameResult, Grasp, ObjectState
+from spgrasp_ros.results import LOST, REACQUIRED, TRACKING, FrameResult, Grasp, ObjectState
+from spgrasp_ros.tracker.object_tracks import calibrated_presence
 
 
 @dataclass
@@ -105,39 +106,60 @@ def unpack_results(floats: np.ndarray, bits: np.ndarray, input_size: tuple[int, 
             "rows": bits[:, height * width:height * width + height], "cols": bits[:, height * width + height:]}
 
 
-def frame_output(ids: list[int], frames_lost: list[int], prompt_frames: list[int], host: dict[str, np.ndarray],
+@dataclass
+class FrameObservation:
+    """What one frame showed of the N objects (batch order), for the tracker to commit: visible [N] bool
+    (calibrated presence, what is reported), found [N] bool (the model's own: object score and a non-empty
+    mask), areas [N] mask pixels, boxes [N, 4] mask boxes (input px; zeros for empty masks)."""
+
+    visible: np.ndarray
+    found: np.ndarray
+    areas: np.ndarray
+    boxes: np.ndarray
+
+
+def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[int], host: dict[str, np.ndarray],
                  geometry: FrameGeometry, frame_index: int, start: float, presence_threshold: float,
-                 jaw_ratio: float) -> tuple[TrackerOutput, list[int]]:
-    """The frame's output from the unpacked results of the objects ``ids`` (in batch order), and their updated
-    lost-frame counters (same order) for the tracker to commit. ``start``: ``time.perf_counter()`` at intake."""
+                 jaw_ratio: float, reference_areas: np.ndarray | None = None, min_area_ratio: float = 0.0
+                 ) -> tuple[TrackerOutput, FrameObservation]:
+    """The frame's output from the unpacked results of the objects ``ids`` (in batch order) and what it
+    showed of them. ``frames_lost``: their lost counters before this frame; ``reference_areas`` [N] (NaN:
+    none yet) with ``min_area_ratio``: presence calibration (``object_tracks.calibrated_presence``).
+    ``start``: ``time.perf_counter()`` at intake."""
     rows, cols, masks = host["rows"], host["cols"], host["masks"]
-    lost = list(frames_lost)
+    n = len(ids)
+    reference = reference_areas if reference_areas is not None else np.full(n, np.nan)
+    visible = calibrated_presence(host["presence"], host["area"], reference, presence_threshold, min_area_ratio)
+    found = calibrated_presence(host["presence"], host["area"], reference, presence_threshold, 0.0)
+    boxes = np.zeros((n, 4))
     states, grasps = [], []
     centers, angles, widths = geometry.grasps_to_input(host["centers"].reshape(-1, 2), host["angles"].reshape(-1),
                                                        host["widths"].reshape(-1))
     k = host["scores"].shape[1]
     for b, object_id in enumerate(ids):
-        visible = bool(host["presence"][b] >= presence_threshold) and bool(host["area"][b] > 0)
-        lost[b] = 0 if visible else lost[b] + 1
-        bbox = (0.0, 0.0, 0.0, 0.0)
+        lost = 0 if visible[b] else frames_lost[b] + 1
         if host["area"][b] > 0:
             ys, xs = np.flatnonzero(rows[b]), np.flatnonzero(cols[b])
-            bbox = (float(xs[0]), float(ys[0]), float(xs[-1] + 1), float(ys[-1] + 1))
-        states.append(ObjectState(object_id, visible, float(host["presence"][b]), int(host["area"][b]), bbox,
-                                  frame_index - prompt_frames[b], lost[b]))
-        if not visible:
+            boxes[b] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)
+        bbox = tuple(float(v) for v in boxes[b]) if visible[b] else (0.0, 0.0, 0.0, 0.0)
+        state = (REACQUIRED if frames_lost[b] > 0 else TRACKING) if visible[b] else LOST
+        states.append(ObjectState(object_id, bool(visible[b]), float(host["presence"][b]),
+                                  int(host["area"][b]) if visible[b] else 0, bbox, frame_index - prompt_frames[b],
+                                  lost, state))
+        if not visible[b]:
             continue
         for j in range(k):
             if host["valid"][b, j]:
-                n = b * k + j
+                m = b * k + j
                 grasps.append(Grasp(object_id, float(host["scores"][b, j]),
-                                    (float(centers[n, 0]), float(centers[n, 1])), float(angles[n]),
-                                    float(widths[n]), float(widths[n] * jaw_ratio)))
+                                    (float(centers[m, 0]), float(centers[m, 1])), float(angles[m]),
+                                    float(widths[m]), float(widths[m] * jaw_ratio)))
     order = np.argsort(ids, kind="stable")
     result = FrameResult(image_size=geometry.input_size, frame_index=frame_index,
                          objects=tuple(states[i] for i in order), grasps=tuple(sorted(grasps, key=lambda g: -g.score)),
                          processing_ms=(time.perf_counter() - start) * 1000.0)
-    return TrackerOutput(result, masks[order]), lost
+    output = TrackerOutput(result, masks[order] & visible[order][:, None, None])
+    return output, FrameObservation(visible, found, host["area"].astype(np.float64), boxes)
 
 
 def empty_output(geometry: FrameGeometry, frame_index: int, start: float) -> TrackerOutput:

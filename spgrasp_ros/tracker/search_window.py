@@ -51,3 +51,28 @@ def mask_boxes(logits: torch.Tensor, image_size: int) -> tuple[torch.Tensor, tor
     scale = torch.tensor([image_size / width, image_size / height] * 2, device=logits.device)
     boxes = torch.stack([x0, y0, x1, y1], dim=1).float() * scale
     return boxes, found
+
+
+def box_iou(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """IoU of boxes [..., 4] (x0, y0, x1, y1) with boxes of the same shape (broadcasting); 0 for empty ones."""
+    lo, hi = torch.maximum(a[..., :2], b[..., :2]), torch.minimum(a[..., 2:], b[..., 2:])
+    inter = (hi - lo).clamp(min=0).prod(dim=-1)
+    union = (a[..., 2:] - a[..., :2]).clamp(min=0).prod(-1) + (b[..., 2:] - b[..., :2]).clamp(min=0).prod(-1) - inter
+    return torch.where(union > 0, inter / union.clamp(min=1e-9), torch.zeros_like(union))
+
+
+def candidate_chooser(predicted: torch.Tensor, weight: float, image_size: int):
+    """SAMURAI's mask choice (Yang et al. 2024, Sec. 4.1): among a tracking frame's multimask candidates, the one
+    with the highest ``weight`` x IoU(candidate's box, the motion prediction ``predicted`` [B, 4] model px) +
+    (1 - ``weight``) x its predicted IoU. Objects without a prediction (NaN rows) keep SAM 2's choice."""
+    known = ~torch.isnan(predicted).any(dim=1)
+
+    def choose(masks: torch.Tensor, iou: torch.Tensor) -> torch.Tensor:
+        batch, count = masks.shape[:2]
+        boxes, found = mask_boxes(masks.reshape(batch * count, 1, *masks.shape[-2:]), image_size)
+        agreement = box_iou(boxes.reshape(batch, count, 4), torch.nan_to_num(predicted)[:, None])
+        agreement = agreement * found.reshape(batch, count)
+        score = torch.where(known[:, None], weight * agreement + (1 - weight) * iou.float(), iou.float())
+        return score.argmax(dim=-1)
+
+    return choose

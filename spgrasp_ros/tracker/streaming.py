@@ -37,9 +37,12 @@ from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, prompt_boxes, prompt_groups, prompt_inputs
 from spgrasp_ros.tracker.memory_bank import MemoryBank
-from spgrasp_ros.tracker.memory_selection import MemorySelection, RecentFrames
+from spgrasp_ros.tracker.memory_selection import ConfidentFrames, MemorySelection
+from spgrasp_ros.tracker.motion import BoxFilter, BoxTracks
+from spgrasp_ros.tracker.object_tracks import ObjectTracks, commit_tracks, predicted_boxes
 from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.readout import (
+    FrameObservation,
     TrackerOutput,
     empty_output,
     exclusive_heads,
@@ -47,7 +50,8 @@ from spgrasp_ros.tracker.readout import (
     pack_results,
     unpack_results,
 )
-from spgrasp_ros.tracker.search_window import grow_boxes, mask_boxes, window_masks
+from spgrasp_ros.tracker.search_window import candidate_chooser, grow_boxes, mask_boxes, window_masks
+from spgrasp_ros.tracker.steady_grasps import SteadyGrasps
 
 
 class NotTrackingError(RuntimeError):
@@ -58,7 +62,7 @@ class NotTrackingError(RuntimeError):
 class _Cohort:
     ids: list[int]
     bank: MemoryBank  # also holds the prompt frame
-    frames_lost: list[int]
+    tracks: ObjectTracks  # lost counters, usual areas, box filter (host side)
     prior: torch.Tensor | None = None  # [B, 1, h, w] last found masks (models with mask_prior), else None
     boxes: torch.Tensor | None = None  # [B, 4] model px, last found box per object (NaN: none yet)
 
@@ -71,6 +75,7 @@ class _Pending:
     heads: HeadOutputs
     entry: dict | None  # the memory entry to commit (None: a new cohort, whose bank already holds it)
     prior: torch.Tensor | None
+    predicted: BoxTracks | None = None  # the box filter's prediction for this frame (motion on)
 
 
 class GraspTracker:
@@ -97,7 +102,10 @@ class GraspTracker:
         self.device = next(model.parameters()).device
         resolve_precision(precision, self.device)  # refuses unknown names now, not at the first frame
         self.precision = precision
-        self.memory_selection: MemorySelection = memory_selection or RecentFrames()
+        # ConfidentFrames is sam2's RecentFrames while every frame is confident (memory_gate off)
+        self.memory_selection: MemorySelection = memory_selection or ConfidentFrames()
+        self.motion = BoxFilter()
+        self.steady = SteadyGrasps()  # used while config.steady_grasps
         self.timer: StageTimer | None = None  # set to time the stages of each step (``spgrasp bench``)
         self._cohorts: list[_Cohort] = []
         self._frame_index = -1  # index of the last processed frame
@@ -129,6 +137,7 @@ class GraspTracker:
     def reset(self, restart_ids: bool = False) -> None:
         """Stop tracking everything; ids keep counting up unless ``restart_ids`` (the next object is 1 again)."""
         self._cohorts = []
+        self.steady.reset()
         if restart_ids:
             self._next_id = 1
 
@@ -138,6 +147,7 @@ class GraspTracker:
         if unknown:
             raise PromptError(f"cannot remove unknown object id(s) {unknown}; tracked: {self.object_ids}")
         self._cohorts = self._without(self._cohorts, set(object_ids))
+        self.steady.forget(object_ids)
 
     def _without(self, cohorts: list[_Cohort], drop: set[int]) -> list[_Cohort]:
         kept = []
@@ -148,7 +158,7 @@ class GraspTracker:
             elif keep:
                 index = torch.tensor(keep, device=self.device)
                 kept.append(_Cohort([cohort.ids[j] for j in keep], cohort.bank.select(index),
-                                    [cohort.frames_lost[j] for j in keep],
+                                    cohort.tracks.select(keep),
                                     cohort.prior[index] if cohort.prior is not None else None,
                                     cohort.boxes[index] if cohort.boxes is not None else None))
         return kept
@@ -191,7 +201,7 @@ class GraspTracker:
         with self._frame_context(prompted=bool(new_objects)):
             with stage(self.timer, "image_encoder"):
                 backbone = self.model.forward_image(image)
-            pending = [self._track(cohort, backbone, frame_index) for cohort in cohorts]
+            pending = [self._track(cohort, backbone, frame_index, geometry) for cohort in cohorts]
             next_id = self._next_id + len(new_objects)  # ids in the prompt's order, whatever the batching
             for group in prompt_groups(new_objects):
                 pending.append(self._start([new_objects[i] for i in group], backbone, frame_index, geometry,
@@ -199,14 +209,18 @@ class GraspTracker:
             with stage(self.timer, "grasp_decode"):
                 heads = [p.heads for p in pending]
                 readout = exclusive_heads(self.model, heads, geometry) if self.config.exclusive_masks else heads
-                output, frames_lost = frame_output(
-                    [i for p in pending for i in p.cohort.ids], [n for p in pending for n in p.cohort.frames_lost],
+                output, observation = frame_output(
+                    [i for p in pending for i in p.cohort.ids],
+                    np.concatenate([p.cohort.tracks.frames_lost for p in pending]),
                     [p.cohort.bank.prompt_frame for p in pending for _ in p.cohort.ids],
                     self._read_out(readout, geometry), geometry, frame_index, start,
-                    self.config.presence_threshold, self.config.decode.jaw_ratio)
+                    self.config.presence_threshold, self.config.decode.jaw_ratio,
+                    np.concatenate([p.cohort.tracks.reference_area for p in pending]), self.config.min_area_ratio)
 
-        self._commit(pending, readout, frames_lost, frame_index)
+        self._commit(pending, readout, observation, frame_index)
         self._next_id = next_id
+        if self.config.steady_grasps:  # objects gone from the result are forgotten there
+            output.result = self.steady.update(output.result)
         output.created_ids = list(range(next_id - len(new_objects), next_id))
         return output
 
@@ -222,13 +236,22 @@ class GraspTracker:
         cohorts = list(self._cohorts) if prompt.append else []
         return self._without(cohorts, set(prompt.remove_ids)), prompt.objects()
 
-    def _track(self, cohort: _Cohort, backbone: dict, frame_index: int) -> _Pending:
-        """One existing cohort on this frame, conditioned on its memory."""
+    def _track(self, cohort: _Cohort, backbone: dict, frame_index: int, geometry: FrameGeometry) -> _Pending:
+        """One existing cohort on this frame, conditioned on its memory (and, with motion, its prediction)."""
         features = self.model.frame_features(backbone, len(cohort.ids))
+        window_boxes, choose, predicted = cohort.boxes, None, None
+        if self.config.motion:
+            predicted, boxes = predicted_boxes(cohort.tracks, self.motion)
+            corners = geometry.points_to_model(boxes.reshape(-1, 2)).reshape(-1, 4)
+            model_boxes = torch.as_tensor(corners, dtype=torch.float32).to(self.device, non_blocking=True)
+            window_boxes = model_boxes if cohort.boxes is None else \
+                torch.where(torch.isnan(model_boxes), cohort.boxes, model_boxes)
+            if self.config.motion_weight > 0:
+                choose = candidate_chooser(model_boxes, self.config.motion_weight, self.model_config.image_size)
         heads, entry = self.model.step(frame_index, features, self.memory_selection.memory(cohort.bank, frame_index),
                                        is_prompt_frame=False, timer=self.timer, prior=cohort.prior,
-                                       window=self._window(cohort.boxes, cohort.frames_lost))
-        return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads))
+                                       window=self._window(window_boxes, cohort.tracks.frames_missing), choose=choose)
+        return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads), predicted)
 
     def _start(self, group: list[ObjectPrompt], backbone: dict, frame_index: int, geometry: FrameGeometry,
                ids: list[int]) -> _Pending:
@@ -238,20 +261,23 @@ class GraspTracker:
         boxes = prompt_boxes(points, len(group))
         heads, entry = self.model.step(frame_index, features, {}, is_prompt_frame=True, point_inputs=points,
                                        mask_inputs=masks, timer=self.timer,
-                                       window=self._window(boxes, [0] * len(group)))
+                                       window=self._window(boxes, np.zeros(len(group), np.int64)))
         bank = self.memory_selection.new_bank(frame_index, entry, self.model_config)
-        cohort = _Cohort(ids, bank, [0] * len(group),
+        cohort = _Cohort(ids, bank, ObjectTracks.new(len(group)),
                          boxes=boxes if self.config.search_window > 0 else None)
         return _Pending(cohort, heads, None, self.model.update_mask_prior(None, heads))
 
-    def _commit(self, pending: list[_Pending], readout: list[HeadOutputs], frames_lost: list[int],
+    def _commit(self, pending: list[_Pending], readout: list[HeadOutputs], observation: FrameObservation,
                 frame_index: int) -> None:
-        """The step's results become the tracker's state: memory, mask priors, search windows, lost counters."""
+        """The step's results become the tracker's state: memory, mask priors, search windows, object tracks."""
         position = 0
         for item, out in zip(pending, readout):
             cohort = item.cohort
+            part = slice(position, position + len(cohort.ids))
+            visible = observation.visible[part]
             if item.entry is not None:
-                self.memory_selection.commit(cohort.bank, frame_index, item.entry, item.heads)
+                confident = visible if self.config.memory_gate else np.ones(len(cohort.ids), bool)
+                self.memory_selection.commit(cohort.bank, frame_index, item.entry, item.heads, confident)
             cohort.prior = item.prior
             if self.config.search_window > 0:
                 # the window follows the mask as read out: with exclusive masks only the pixels the object holds
@@ -259,16 +285,18 @@ class GraspTracker:
                 found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
                 old = cohort.boxes if cohort.boxes is not None else torch.full_like(found_boxes, float("nan"))
                 cohort.boxes = torch.where(found[:, None], found_boxes, old)
-            cohort.frames_lost = frames_lost[position:position + len(cohort.ids)]
+            cohort.tracks = commit_tracks(cohort.tracks, item.predicted, self.motion if self.config.motion else None,
+                                          visible, observation.found[part], observation.areas[part],
+                                          observation.boxes[part])
             position += len(cohort.ids)
         self._cohorts, self._frame_index = [p.cohort for p in pending], frame_index
 
-    def _window(self, boxes: torch.Tensor | None, frames_lost: list[int]) -> torch.Tensor | None:
+    def _window(self, boxes: torch.Tensor | None, frames_missing: np.ndarray) -> torch.Tensor | None:
         """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere), or None when windows are off."""
         if self.config.search_window <= 0 or boxes is None:
             return None
         size = self.model_config.image_size
-        lost = torch.tensor(frames_lost, device=boxes.device)
+        lost = torch.from_numpy(np.asarray(frames_missing, dtype=np.int64)).to(boxes.device)
         grown = grow_boxes(torch.nan_to_num(boxes), self.config.search_window, self.config.search_growth, lost)
         windows = window_masks(grown, size, (size // 4, size // 4))
         return windows | torch.isnan(boxes).any(dim=1)[:, None, None, None]
