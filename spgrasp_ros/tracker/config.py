@@ -43,8 +43,9 @@ class TrackerConfig:
     #                              area (object_tracks.py); 0: SAM 2's object score alone
     memory_gate: bool = False  # memory is written only from frames where the object is visible (calibrated);
     #                            elsewhere it repeats its last confident entry (memory_selection.ConfidentFrames)
-    steady_grasps: bool = True  # each object's grasps associated over frames, smoothed, and a best grasp with
-    #                             hysteresis (steady_grasps.py; SteadyGraspConfig holds its settings)
+    steady_grasps: bool = False  # each object's grasps associated over frames, smoothed, and a best grasp with
+    #                              hysteresis (steady_grasps.py; SteadyGraspConfig holds its settings). Off by
+    #                              default: it meets the jitter targets but loses accuracy after reappearance
     decode: DecodeConfig = field(default_factory=DecodeConfig)  # peak picking and read-out of the grasp maps
 
     def __post_init__(self) -> None:

@@ -1,5 +1,7 @@
 """Streaming tracker behaviour: bounded memory, prompt semantics, bad input, masks and grasps in input pixels."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 import torch
@@ -112,7 +114,7 @@ def test_grasps_and_masks_are_in_input_pixels(preprocess, size):
     # each object's grasps: its steady best first, then the others by descending score (FrameResult docs)
     others = [g.score for g in out.result.grasps_of(state.id)[1:]]
     assert others == sorted(others, reverse=True)
-    assert all(g.track_id > 0 for g in out.result.grasps), "steady grasps carry their track ids"
+    assert all((g.track_id > 0) == tracker.config.steady_grasps for g in out.result.grasps), "track ids iff steady"
 
 
 @pytest.mark.parametrize(
@@ -220,3 +222,18 @@ def test_cuda_bf16_agrees_with_cpu_float32():
         for m_cpu, m_gpu in zip(a.masks, b.masks):
             union = np.logical_or(m_cpu, m_gpu).sum()
             assert union == 0 or np.logical_and(m_cpu, m_gpu).sum() / union > 0.95
+
+
+def test_steady_grasps_and_object_states_when_switched_on():
+    tracker = _tracker()
+    tracker.config = dataclasses.replace(tracker.config, steady_grasps=True)
+    frames = list(_frames(8))
+    outs = [tracker.step(frames[0], Prompt.create(boxes=[[10, 10, 60, 50]]))] + [tracker.step(f) for f in frames[1:]]
+    grasps = [g for out in outs for g in out.result.grasps]
+    assert grasps and all(g.track_id > 0 and 0.0 <= g.stability <= 1.0 for g in grasps)
+    best = [out.result.best_grasp(1).track_id for out in outs if out.result.best_grasp(1) is not None]
+    assert len(set(best)) <= 3, f"the best grasp keeps its track: {best}"
+    assert all(s.state in ("tracking", "lost", "reacquired") for out in outs for s in out.result.objects)
+    assert all((s.state == "lost") == (not s.visible) for out in outs for s in out.result.objects)
+    tracker.reset()
+    assert tracker.steady.num_tracks == 0
