@@ -3,7 +3,10 @@
 Per cohort of B objects, kept in numpy on the host (a few numbers per object):
 - ``frames_lost``: consecutive frames the object was reported lost (0 while visible; ``ObjectState.frames_lost``);
 - ``frames_missing``: consecutive frames the model did not find it at all (no object score or an empty mask):
-  what the search window grows with and when the box filter coasts;
+  what the search window grows with (without motion);
+- ``frames_unmeasured``: consecutive frames the box filter had no whole mask to correct it with: with motion,
+  what the search window grows with and when the filter coasts (a sliver of mask does not shrink the search
+  back around a prediction that may be wrong);
 - ``reference_area``: the object's usual mask area [input px], set on its first found frame and followed with
   an exponential average over the frames where it is seen about whole (within ``AREA_FOLLOW_RATIO`` of it);
 - ``motion``: its box filter (``motion.BoxFilter``; None while the object has never been found), corrected only
@@ -37,6 +40,7 @@ class ObjectTracks:
 
     frames_lost: np.ndarray  # [B] int
     frames_missing: np.ndarray  # [B] int
+    frames_unmeasured: np.ndarray  # [B] int
     reference_area: np.ndarray  # [B] float [input px], NaN until the object is found
     motion: BoxTracks | None  # rows of objects never found are meaningless (``found_once`` False)
     found_once: np.ndarray  # [B] bool
@@ -44,14 +48,15 @@ class ObjectTracks:
     @classmethod
     def new(cls, count: int) -> "ObjectTracks":
         """The state of ``count`` objects just prompted."""
-        return cls(np.zeros(count, np.int64), np.zeros(count, np.int64), np.full(count, np.nan), None,
-                   np.zeros(count, bool))
+        return cls(np.zeros(count, np.int64), np.zeros(count, np.int64), np.zeros(count, np.int64),
+                   np.full(count, np.nan), None, np.zeros(count, bool))
 
     def select(self, index: list[int]) -> "ObjectTracks":
         """The state of the objects at batch positions ``index``."""
         motion = self.motion.select(index) if self.motion is not None else None
         return ObjectTracks(self.frames_lost[index].copy(), self.frames_missing[index].copy(),
-                            self.reference_area[index].copy(), motion, self.found_once[index].copy())
+                            self.frames_unmeasured[index].copy(), self.reference_area[index].copy(), motion,
+                            self.found_once[index].copy())
 
 
 def calibrated_presence(presence: np.ndarray, area: np.ndarray, reference_area: np.ndarray,
@@ -71,7 +76,7 @@ def predicted_boxes(tracks: ObjectTracks, motion: BoxFilter) -> tuple[BoxTracks 
     count = len(tracks.frames_lost)
     if tracks.motion is None:
         return None, np.full((count, 4), np.nan)
-    predicted = motion.predict(tracks.motion, lost=tracks.frames_missing > 0)
+    predicted = motion.predict(tracks.motion, lost=tracks.frames_unmeasured > 0)
     return predicted, np.where(tracks.found_once[:, None], predicted.boxes(), np.nan)
 
 
@@ -89,14 +94,16 @@ def commit_tracks(tracks: ObjectTracks, predicted: BoxTracks | None, motion: Box
     follow = found & ~first & (areas >= AREA_FOLLOW_RATIO * known) & (AREA_FOLLOW_RATIO * areas <= known)
     reference[follow] += AREA_FOLLOW_RATE * (areas[follow] - reference[follow])
     state = None
+    whole = found & (areas >= MOTION_AREA_GATE * np.nan_to_num(tracks.reference_area))
+    frames_unmeasured = np.where(whole, 0, tracks.frames_unmeasured + 1)
     if motion is not None:
         if predicted is None:
             state = motion.initiate(np.where(found[:, None], boxes, 0.0))
         else:
-            whole = areas >= MOTION_AREA_GATE * np.nan_to_num(tracks.reference_area)
-            state = motion.update(predicted, boxes, found & whole & tracks.found_once)
+            state = motion.update(predicted, boxes, whole & tracks.found_once)
             new = found & ~tracks.found_once
             if new.any():  # found for the first time: start its filter at the box
                 fresh = motion.initiate(boxes[new])
                 state.mean[new], state.covariance[new] = fresh.mean, fresh.covariance
-    return ObjectTracks(frames_lost, frames_missing, reference, state, tracks.found_once | found)
+    return ObjectTracks(frames_lost, frames_missing, frames_unmeasured, reference, state,
+                        tracks.found_once | found)

@@ -30,7 +30,8 @@ How, per object and frame:
   frames, a track matched on that frame has a smoothed score above the best's by more than ``hysteresis``
   (then the highest-scoring of that frame takes over), or the best track is dropped. While the best goes
   unmatched it is *held*: output at its place in the moving object frame, with its smoothed score and no pose,
-  so an object can carry one grasp more than the decoder's top-k.
+  so an object can carry one grasp more than the decoder's top-k; held for more than ``max_held`` frames
+  while the object has other grasps, it gives way to the best of those at once.
 - **Losses.** A track unmatched on more than ``max_missed`` frames on which its object was visible is dropped.
   Frames on which the object is lost (not visible and no grasps) do not age its tracks (its orientation keeps
   turning at its spin, its reference point jumps to the box where it reappears), so a briefly hidden object's
@@ -80,7 +81,9 @@ class SteadyGraspConfig:
     spin_gain: float = 0.03  # gain of the object's spin from its matched grasps' turns (0: no rotation)
     hysteresis: float = 0.15  # smoothed-score margin another track needs over the best
     switch_frames: int = 10  # consecutive frames some track must keep that margin to take over
-    max_missed: int = 15  # frames a track survives unmatched while its object is visible (the best is held)
+    max_missed: int = 15  # frames a track survives unmatched while its object is visible
+    max_held: int = 2  # frames the best is held while unmatched; then the best grasp present takes over (an
+    #                    object that moved fast or came back elsewhere is not given a grasp at its old place)
     max_lost_frames: int = 30  # consecutive frames an object may be lost before its tracks are forgotten
     max_tracks: int = 12  # tracks kept per object
     stability_window: int = 10  # frames of ``Grasp.stability``'s window (at most 62)
@@ -96,7 +99,8 @@ class SteadyGraspConfig:
         for name in ("match_distance", "min_match_px", "match_angle_deg", "hysteresis"):
             if not getattr(self, name) >= 0.0:
                 raise ValueError(f"SteadyGraspConfig.{name} must be >= 0, got {getattr(self, name)}")
-        for name, low in (("switch_frames", 1), ("max_missed", 0), ("max_lost_frames", 0), ("max_tracks", 1),
+        for name, low in (("switch_frames", 1), ("max_missed", 0), ("max_held", 0), ("max_lost_frames", 0),
+                          ("max_tracks", 1),
                           ("stability_window", 1)):
             if getattr(self, name) < low:
                 raise ValueError(f"SteadyGraspConfig.{name} must be >= {low}, got {getattr(self, name)}")
@@ -312,6 +316,8 @@ class SteadyGrasps:
         current = next((t for t in tracked.tracks if t.track_id == tracked.best), None)
         others = [t for t in present if t is not current]
         challenger = max(others, key=lambda t: t.score) if others else None
+        if current is not None and current.missed > self.config.max_held and challenger is not None:
+            current = None  # held too long while other grasps are there: the best of those takes over
         if current is not None:
             if challenger is None or challenger.score <= current.score + self.config.hysteresis:
                 tracked.challenge_frames = 0

@@ -250,7 +250,9 @@ class GraspTracker:
                 choose = candidate_chooser(model_boxes, self.config.motion_weight, self.model_config.image_size)
         heads, entry = self.model.step(frame_index, features, self.memory_selection.memory(cohort.bank, frame_index),
                                        is_prompt_frame=False, timer=self.timer, prior=cohort.prior,
-                                       window=self._window(window_boxes, cohort.tracks.frames_missing), choose=choose)
+                                       window=self._window(window_boxes, cohort.tracks.frames_unmeasured
+                                                           if self.config.motion else cohort.tracks.frames_missing),
+                                       choose=choose)
         return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads), predicted)
 
     def _start(self, group: list[ObjectPrompt], backbone: dict, frame_index: int, geometry: FrameGeometry,

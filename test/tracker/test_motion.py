@@ -67,6 +67,7 @@ def test_presence_calibration_and_the_usual_area():
                            np.array([110.0, 0.0]), boxes)
     assert tracks.reference_area[0] == pytest.approx(101.0), "the usual area follows whole views slowly"
     assert tracks.frames_lost.tolist() == [0, 2] and tracks.frames_missing.tolist() == [0, 1]
+    assert tracks.frames_unmeasured.tolist() == [0, 1], "no mask on the second frame: nothing corrected the filter"
 
 
 @pytest.mark.timeout(300)
