@@ -12,8 +12,10 @@ from spgrasp_ros.model.checkpoints import load_checkpoint
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.weights import BUNDLED, resolve_checkpoint
 
-FLOOR = 0.91
+FLOOR = 0.95  # measured 97.3 % with the tracker's defaults (motion on), 2026-12-01
 HELD_OUT = "synthetic:seed=300000,sequences=12"  # training uses seeds 0..4999, the reported figure 100000+
+# hard suites on their own first seeds (data/synth_suites.py), small sets: measured 89.5 % and 79.5 %
+SUITE_FLOORS = {"suite:occlusion:sequences=4": 0.85, "suite:reentry:sequences=4": 0.75}
 
 
 def test_demo_checkpoint_is_small_and_loads():
@@ -31,3 +33,16 @@ def test_demo_model_accuracy_with_first_frame_prompt_only():
     assert cell["scored"] > 200
     print(f"demo model, first-frame prompt, {cell['scored']} object-frames: {cell['grasp_accuracy']:.1%}")
     assert cell["grasp_accuracy"] >= FLOOR, cell
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("spec", sorted(SUITE_FLOORS))
+def test_demo_model_on_hard_suites(spec):
+    """Long occlusions while moving, and leaving and re-entering the view: the tracker must find the object
+    again (the box filter's prediction and the growing search window)."""
+    model, config, _ = load_checkpoint(resolve_checkpoint("demo"))
+    name, sequences = parse_data_spec(spec)
+    results = evaluate(build_tracker(model, config), {name: sequences}, intervals=(0,), progress=False)
+    cell = results[name]["interval_0"]
+    print(f"demo model, {name}, {cell['scored']} object-frames: {cell['grasp_accuracy']:.1%}")
+    assert cell["scored"] > 100 and cell["grasp_accuracy"] >= SUITE_FLOORS[spec], cell
