@@ -147,9 +147,12 @@ def _tracking_line(figures: dict) -> str:
     def num(value: float | None, digits: int = 1) -> str:
         return "-" if value is None else f"{value:.{digits}f}"
 
+    from spgrasp_ros.evaluation.tally import REACQUIRE_WITHIN
+
     reacquired, identity, best = figures["reacquisition"], figures["identity"], figures["best_grasp"]
-    within = next(v for k, v in reacquired.items() if k.startswith("within_"))
-    return (f"false presence {pct(figures['false_presence_rate'])}, reacquired <= 3 frames {pct(within)} of "
+    within = reacquired[f"within_{REACQUIRE_WITHIN}"]
+    return (f"false presence {pct(figures['false_presence_rate'])}, reacquired <= {REACQUIRE_WITHIN} frames "
+            f"{pct(within)} of "
             f"{reacquired['events']}, identity switches/1000 {num(identity['switches_per_1000'])}, best-grasp "
             f"jitter {num(best['jitter_px']['mean'], 2)} px {num(best['jitter_deg']['mean'], 2)} deg, "
             f"switches/100 {num(best['switches_per_100'])}")

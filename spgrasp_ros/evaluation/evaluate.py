@@ -80,19 +80,13 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
         from spgrasp_ros.data.synth_suites import load_suite, suite_sequences
 
         name, _, options_text = rest.partition(":")
-        options = {key: str(value) for key, value in parse_overrides(i for i in options_text.split(",") if i)}
-        unknown = set(options) - {"seed", "sequences"}
-        if unknown:
-            raise ValueError(f"unknown suite options {sorted(unknown)} in {spec!r} (known: seed, sequences)")
+        options = _spec_options(options_text, ("seed", "sequences"), "suite", spec)
         suite = load_suite(name)
         seed = int(options.get("seed", suite.seed))
         count = int(options.get("sequences", suite.sequences))
         return f"{suite.name}@{seed}", suite_sequences(suite.name, count, seed)
     if kind == "synthetic":
-        options = {key: str(value) for key, value in parse_overrides(item for item in rest.split(",") if item)}
-        unknown = set(options) - {"seed", "sequences", "frames", "size", "max_objects"}
-        if unknown:
-            raise ValueError(f"unknown synthetic options {sorted(unknown)} in {spec!r}")
+        options = _spec_options(rest, ("seed", "sequences", "frames", "size", "max_objects"), "synthetic", spec)
         seed, count = int(options.get("seed", 100000)), int(options.get("sequences", 20))
         config = SynthConfig()
         if "size" in options:
@@ -107,3 +101,12 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
     sequences, report = read_source(SourceConfig(kind=kind, root=rest))
     print(f"{kind} {rest}: {report.summary()}")
     return kind, sequences
+
+
+def _spec_options(text: str, known: tuple[str, ...], kind: str, spec: str) -> dict[str, str]:
+    """``key=value,...`` of a data spec as strings; ValueError naming unknown keys."""
+    options = {key: str(value) for key, value in parse_overrides(item for item in text.split(",") if item)}
+    unknown = set(options) - set(known)
+    if unknown:
+        raise ValueError(f"unknown {kind} options {sorted(unknown)} in {spec!r} (known: {', '.join(known)})")
+    return options

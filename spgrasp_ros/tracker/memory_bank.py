@@ -76,11 +76,13 @@ class MemoryBank:
         bank.prompt_frame, bank._n_hist, bank._capacity = self.prompt_frame, self._n_hist, self._capacity
         bank._cond = {f: _slice_entry(e, keep) for f, e in self._cond.items()}
         bank._pos_enc = bank._cond[self.prompt_frame]["maskmem_pos_enc"]
-        bank.last_confident = ({**_slice_entry(self.last_confident, keep), "maskmem_pos_enc": bank._pos_enc}
-                               if "maskmem_pos_enc" in self.last_confident else _slice_entry(self.last_confident, keep))
-        bank._recent = OrderedDict(
-            (f, {**_slice_entry(e, keep), "maskmem_pos_enc": bank._pos_enc} if "maskmem_pos_enc" in e
-             else _slice_entry(e, keep)) for f, e in self._recent.items())
+
+        def sliced(entry: dict) -> dict:  # the selected objects, sharing the new bank's position encoding
+            part = _slice_entry({k: v for k, v in entry.items() if k != "maskmem_pos_enc"}, keep)
+            return {**part, "maskmem_pos_enc": bank._pos_enc} if "maskmem_pos_enc" in entry else part
+
+        bank.last_confident = sliced(self.last_confident)
+        bank._recent = OrderedDict((f, sliced(e)) for f, e in self._recent.items())
         return bank
 
     def tensors(self) -> list[torch.Tensor]:

@@ -45,16 +45,6 @@ def cxcywh_to_xyxy(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([boxes[..., :2] - half, boxes[..., :2] + half], axis=-1)
 
 
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of boxes [..., 4] (x0, y0, x1, y1) with boxes of the same shape (broadcasting); 0 for empty ones."""
-    lo, hi = np.maximum(a[..., :2], b[..., :2]), np.minimum(a[..., 2:], b[..., 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=-1)
-    area = np.prod(np.clip(a[..., 2:] - a[..., :2], 0, None), -1) + np.prod(np.clip(b[..., 2:] - b[..., :2], 0,
-                                                                                    None), -1)
-    union = area - inter
-    return np.where(union > 0, inter / np.where(union > 0, union, 1), 0.0)
-
-
 @dataclass
 class BoxTracks:
     """The filter state of B objects: means [B, 8] (cx, cy, w, h, vx, vy, vw, vh) and covariances [B, 8, 8]."""

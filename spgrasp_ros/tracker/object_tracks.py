@@ -60,14 +60,15 @@ class ObjectTracks:
 
 
 def calibrated_presence(presence: np.ndarray, area: np.ndarray, reference_area: np.ndarray,
-                        presence_threshold: float, min_area_ratio: float) -> np.ndarray:
-    """[B] bool visible: object score at least ``presence_threshold``, a non-empty mask, and (``min_area_ratio``
-    > 0, objects with a reference area) at least that fraction of the reference area."""
-    visible = (presence >= presence_threshold) & (area > 0)
-    if min_area_ratio > 0:
-        known = np.isfinite(reference_area)
-        visible &= ~known | (area >= min_area_ratio * np.where(known, reference_area, 0.0))
-    return visible
+                        presence_threshold: float, min_area_ratio: float) -> tuple[np.ndarray, np.ndarray]:
+    """([B] bool found, [B] bool visible): found = object score at least ``presence_threshold`` and a non-empty
+    mask (the model's own rule); visible = found and (``min_area_ratio`` > 0, objects with a reference area) a
+    mask of at least that fraction of the reference area."""
+    found = (presence >= presence_threshold) & (area > 0)
+    if min_area_ratio <= 0:
+        return found, found
+    known = np.isfinite(reference_area)
+    return found, found & (~known | (area >= min_area_ratio * np.where(known, reference_area, 0.0)))
 
 
 def predicted_boxes(tracks: ObjectTracks, motion: BoxFilter) -> tuple[BoxTracks | None, np.ndarray]:

@@ -129,8 +129,8 @@ def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[in
     rows, cols, masks = host["rows"], host["cols"], host["masks"]
     n = len(ids)
     reference = reference_areas if reference_areas is not None else np.full(n, np.nan)
-    visible = calibrated_presence(host["presence"], host["area"], reference, presence_threshold, min_area_ratio)
-    found = calibrated_presence(host["presence"], host["area"], reference, presence_threshold, 0.0)
+    found, visible = calibrated_presence(host["presence"], host["area"], reference, presence_threshold,
+                                         min_area_ratio)
     boxes = np.zeros((n, 4))
     states, grasps = [], []
     centers, angles, widths = geometry.grasps_to_input(host["centers"].reshape(-1, 2), host["angles"].reshape(-1),
@@ -158,7 +158,9 @@ def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[in
     result = FrameResult(image_size=geometry.input_size, frame_index=frame_index,
                          objects=tuple(states[i] for i in order), grasps=tuple(sorted(grasps, key=lambda g: -g.score)),
                          processing_ms=(time.perf_counter() - start) * 1000.0)
-    output = TrackerOutput(result, masks[order] & visible[order][:, None, None])
+    ordered = masks[order]  # a copy (fancy indexing): lost objects' masks are cleared in it
+    ordered[~visible[order]] = False
+    output = TrackerOutput(result, ordered)
     return output, FrameObservation(visible, found, host["area"].astype(np.float64), boxes)
 
 

@@ -293,12 +293,13 @@ class GraspTracker:
             position += len(cohort.ids)
         self._cohorts, self._frame_index = [p.cohort for p in pending], frame_index
 
-    def _window(self, boxes: torch.Tensor | None, frames_missing: np.ndarray) -> torch.Tensor | None:
-        """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere), or None when windows are off."""
+    def _window(self, boxes: torch.Tensor | None, frames_searching: np.ndarray) -> torch.Tensor | None:
+        """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere) grown for ``frames_searching`` [B]
+        int64 (frames without a find), or None when windows are off."""
         if self.config.search_window <= 0 or boxes is None:
             return None
         size = self.model_config.image_size
-        lost = torch.from_numpy(np.asarray(frames_missing, dtype=np.int64)).to(boxes.device)
+        lost = torch.from_numpy(frames_searching).to(boxes.device)
         grown = grow_boxes(torch.nan_to_num(boxes), self.config.search_window, self.config.search_growth, lost)
         windows = window_masks(grown, size, (size // 4, size // 4))
         return windows | torch.isnan(boxes).any(dim=1)[:, None, None, None]

@@ -11,8 +11,9 @@ from spgrasp_ros.model.checkpoints import load_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.build import build_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
-from spgrasp_ros.tracker.motion import BoxFilter, box_iou
+from spgrasp_ros.tracker.motion import BoxFilter
 from spgrasp_ros.tracker.object_tracks import ObjectTracks, calibrated_presence, commit_tracks, predicted_boxes
+from spgrasp_ros.tracker.search_window import box_iou
 from spgrasp_ros.weights import resolve_checkpoint
 
 
@@ -46,16 +47,18 @@ def test_a_shrinking_measurement_never_collapses_the_box():
 
 
 def test_box_iou():
-    a = np.array([[0.0, 0.0, 10.0, 10.0]])
+    a = torch.tensor([[0.0, 0.0, 10.0, 10.0]])
     assert box_iou(a, a)[0] == 1.0 and box_iou(a, a + 20)[0] == 0.0
-    assert box_iou(a, np.array([[5.0, 0.0, 15.0, 10.0]]))[0] == pytest.approx(1 / 3)
+    assert float(box_iou(a, torch.tensor([[5.0, 0.0, 15.0, 10.0]]))[0]) == pytest.approx(1 / 3)
 
 
 def test_presence_calibration_and_the_usual_area():
     presence, area = np.array([0.9, 0.9, 0.2, 0.9]), np.array([100.0, 10.0, 100.0, 0.0])
     reference = np.array([100.0, 100.0, 100.0, np.nan])
-    assert calibrated_presence(presence, area, reference, 0.5, 0.0).tolist() == [True, True, False, False]
-    assert calibrated_presence(presence, area, reference, 0.5, 0.5).tolist() == [True, False, False, False]
+    found, visible = calibrated_presence(presence, area, reference, 0.5, 0.0)
+    assert found.tolist() == visible.tolist() == [True, True, False, False]
+    found, visible = calibrated_presence(presence, area, reference, 0.5, 0.5)
+    assert found.tolist() == [True, True, False, False] and visible.tolist() == [True, False, False, False]
     tracks = ObjectTracks.new(2)
     boxes = np.array([[0.0, 0.0, 10.0, 10.0], [5.0, 5.0, 9.0, 9.0]])
     tracks = commit_tracks(tracks, None, BoxFilter(), np.array([True, False]), np.array([True, True]),
