@@ -39,6 +39,8 @@ class ObjectPrompt:
     mask: np.ndarray | None = None
     label: str = ""  # detector phrase for text prompts
     score: float = 1.0  # detector confidence for text prompts
+    object_id: int | None = None  # re-seeds this tracked object (keeps its id, its memory restarts here);
+    #                               None: a new object (tracker.text_reacquire)
 
 
 def _as_array(values: Iterable | np.ndarray | None, width: int, name: str, dtype) -> np.ndarray:
@@ -131,6 +133,15 @@ class Prompt:
             raise PromptError(f"the detector found nothing for {self.text!r}: tracking is unchanged")
         return dataclasses.replace(self, text="", detections=found)
 
+    def with_detections(self, found: tuple[ObjectPrompt, ...]) -> "Prompt":
+        """This prompt with ``found`` as its detected objects (e.g. re-seeds of tracked objects)."""
+        return dataclasses.replace(self, detections=tuple(found))
+
+    @property
+    def reseeded_ids(self) -> tuple[int, ...]:
+        """Ids of tracked objects this prompt re-seeds (``ObjectPrompt.object_id``)."""
+        return tuple(o.object_id for o in self.detections if o.object_id is not None)
+
     @property
     def is_clear(self) -> bool:
         """True for an empty request: it clears tracking."""
@@ -191,6 +202,13 @@ class Prompt:
         unknown = [i for i in self.remove_ids if i not in known]
         if unknown:
             raise PromptError(f"cannot remove unknown object id(s) {unknown}; tracked: {sorted(known)}")
+        reseeded = self.reseeded_ids
+        if reseeded and not self.append:
+            raise PromptError("re-seeding tracked objects needs append (the others keep their memory)")
+        bad = sorted(set(i for i in reseeded if i not in known or i in self.remove_ids))
+        if bad or len(set(reseeded)) != len(reseeded):
+            raise PromptError(f"cannot re-seed object id(s) {bad or sorted(reseeded)}: each must be tracked, "
+                              f"once, and not removed; tracked: {sorted(known)}")
 
     def objects(self) -> list[ObjectPrompt]:
         """The new objects the boxes, clicks and masks create, in that order (text is resolved by the detector)."""

@@ -87,6 +87,7 @@ class TrackerNode(LifecycleNode):
             self._depth = DepthPairing(self._settings["depth_buffer"])
             self._session = load_session(self._settings, self.get_logger())
             self._detector = load_text_detector(self._settings, self._session.tracker.device)
+            self._session.detector = self._detector  # lost text-prompted objects are looked for again
         except Exception as error:
             self._release_model()
             return failed_transition(self, "configure", error)

@@ -9,9 +9,11 @@ from __future__ import annotations
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.text.grounding_dino import TextDetectorConfig
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.text_reacquire import TextReacquireConfig
 
 TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
 TEXT = TextDetectorConfig()  # the text detector's defaults
+REACQUIRE = TextReacquireConfig()  # when lost text-prompted objects are looked for again
 MAX_PENDING_LIMIT = 32  # the most prompts max_pending_prompts may let wait
 # Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
 # the worker), the default callback group needs one, a prompt refused at once briefly needs another.
@@ -41,6 +43,11 @@ PARAMETERS = (
                      params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("text_max_objects", TEXT.max_objects, "text prompts: objects kept per request (best first)",
                      params.in_range(1, 50), runtime=True),
+    params.ParamSpec("text_reacquire_after", REACQUIRE.after_frames, "a text-prompted object lost this many "
+                     "frames is looked for again with its phrase and re-seeded under its id (0 = never)",
+                     params.in_range(0, 100000), runtime=True),
+    params.ParamSpec("text_reacquire_every", REACQUIRE.every_frames, "at most one re-detection per lost "
+                     "object per this many frames", params.in_range(1, 100000), runtime=True),
     params.ParamSpec("presence_threshold", TRACKING["presence_threshold"], "visible when presence probability "
                      ">= this", params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("search_window", TRACKING["search_window"], "masks and grasps only within the last box "

@@ -180,9 +180,9 @@ class TextDetector:
         self.detect(np.zeros((height, width, 3), dtype=np.uint8), "object.")
 
     @torch.inference_mode()
-    def detect(self, rgb: np.ndarray, text: str) -> list[Detection]:
+    def detect(self, rgb: np.ndarray, text: str, max_objects: int | None = None) -> list[Detection]:
         """Boxes for the phrases of ``text`` in ``rgb`` ([H, W, 3] uint8 RGB), best first, at most
-        ``max_objects``.
+        ``max_objects`` (default: the config's).
 
         Returns an empty list when nothing passes the thresholds. Raises ValueError for a bad image or text.
         """
@@ -230,7 +230,7 @@ class TextDetector:
         if not detections:
             return []
         keep = _nms(np.stack(candidates), config.nms_iou)
-        return [detections[i] for i in keep[:config.max_objects]]
+        return [detections[i] for i in keep[:config.max_objects if max_objects is None else max_objects]]
 
     def _labels(self, probs: torch.Tensor, ids: list[int],
                 phrases: list[str]) -> tuple[list[str], list[float]]:

@@ -31,8 +31,8 @@ class TrackerOutput:
     """One frame's result: the ROS-facing record plus the masks.
 
     masks: [N, H, W] bool at input resolution, in the order of ``result.objects`` (ascending id);
-    created_ids: the ids of the objects this frame's prompt created, in the prompt's order (boxes, clicks,
-    masks).
+    created_ids: the ids of the objects this frame's prompt started, in the prompt's order (boxes, clicks,
+    masks, detections; an object it re-seeded under its own id).
     """
 
     result: FrameResult

@@ -3,6 +3,10 @@
 This is what the tracker node holds between configure and cleanup (and what ``spgrasp demo`` drives), kept
 ROS-free so it is tested without a ROS graph. Settings are the tracker node's parameters by name
 (config/tracker.yaml); any tracker setting not given keeps its ``TrackerConfig`` default.
+
+With a text detector attached (``detector``), objects prompted by words and lost for long are looked for
+again with their phrase before a frame is processed and re-seeded under their own id
+(``tracker.text_reacquire``; settings ``text_reacquire_after``, ``text_reacquire_every``).
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from spgrasp_ros.tracker.build import load_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.readout import TrackerOutput
 from spgrasp_ros.tracker.streaming import GraspTracker
+from spgrasp_ros.tracker.text_reacquire import TextReacquisition
 from spgrasp_ros.weights import resolve_checkpoint
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,9 @@ class TrackerSession:
     def __init__(self, tracker: GraspTracker, checkpoint: str) -> None:
         self.tracker = tracker
         self.checkpoint = checkpoint
+        self.detector = None  # a text.grounding_dino.TextDetector (or anything with its detect): re-detection
+        self.reacquire = TextReacquisition()
+        self._last = None  # the FrameResult of the last processed frame
 
     def describe(self) -> str:
         """One line for logs."""
@@ -43,8 +51,16 @@ class TrackerSession:
 
     def step(self, rgb: np.ndarray, prompt: Prompt | None = None,
              depth: tuple[np.ndarray, tuple[float, float, float, float]] | None = None) -> TrackerOutput:
-        """One frame (HxWx3 uint8 RGB); ``depth`` = (HxW metres, (fx, fy, cx, cy)) registered to it, or None."""
+        """One frame (HxWx3 uint8 RGB); ``depth`` = (HxW metres, (fx, fy, cx, cy)) registered to it, or None.
+        Without a prompt, lost text-prompted objects due for re-detection are looked for first (module notes)."""
+        if prompt is None:
+            prompt = self._reseed(rgb)
         output = self.tracker.step(rgb, prompt)
+        if prompt is not None:
+            self.reacquire.remember(zip(output.created_ids, prompt.objects()))
+            self.reacquire.retain(self.tracker.object_ids)
+        self.reacquire.observe(output.result)
+        self._last = output.result
         if self.tracker.timer is not None:
             output.result.extra["stages_ms"] = self.tracker.timer.frame_done()
         if depth is not None and output.result.grasps:
@@ -57,9 +73,29 @@ class TrackerSession:
             output.result = dataclasses.replace(output.result, grasps=grasps)
         return output
 
+    def _reseed(self, rgb: np.ndarray) -> Prompt | None:
+        """A prompt re-seeding lost text-prompted objects found again on ``rgb``, or None."""
+        if self.detector is None or self._last is None or self._last.frame_index != self.tracker.frame_index:
+            return None
+        detector = self.detector
+
+        def detect(image, phrase, count):
+            return detector.detect(image, phrase, max_objects=max(count, detector.config.max_objects))
+
+        try:
+            return self.reacquire.reseed_prompt(rgb, self._last, detect)
+        except ValueError as error:  # a frame the detector cannot read: tracking goes on without it
+            log.warning(f"text re-detection skipped: {error}")
+            return None
+
     def tune(self, settings: Mapping[str, Any]) -> None:
-        """Apply changed run-time settings (thresholds, top-k, windows, stage timing) from the next frame on."""
+        """Apply changed run-time settings (thresholds, top-k, windows, text re-detection, stage timing) from
+        the next frame on."""
         self.tracker.config = self.tracker.config.with_settings(settings)
+        config = self.reacquire.config
+        self.reacquire.config = dataclasses.replace(
+            config, after_frames=int(settings.get("text_reacquire_after", config.after_frames)),
+            every_frames=int(settings.get("text_reacquire_every", config.every_frames)))
         if "stage_timing" in settings:
             timing = settings["stage_timing"]
             self.tracker.timer = (self.tracker.timer or StageTimer(self.tracker.device)) if timing else None
@@ -74,6 +110,8 @@ class TrackerSession:
         for k in range(frames):
             self.tracker.step(blank, prompt if k == 0 else None)
         self.tracker.reset(restart_ids=True)
+        self.reacquire.retain(())
+        self._last = None
 
     def release(self) -> None:
         """Drop the model and its state; CUDA memory goes back to the device."""

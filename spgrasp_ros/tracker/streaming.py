@@ -202,10 +202,11 @@ class GraspTracker:
             with stage(self.timer, "image_encoder"):
                 backbone = self.model.forward_image(image)
             pending = [self._track(cohort, backbone, frame_index, geometry) for cohort in cohorts]
-            next_id = self._next_id + len(new_objects)  # ids in the prompt's order, whatever the batching
+            ids, next_id = self._new_ids(new_objects)  # in the prompt's order, whatever the batching
+            lost = self._frames_lost()
             for group in prompt_groups(new_objects):
                 pending.append(self._start([new_objects[i] for i in group], backbone, frame_index, geometry,
-                                           [self._next_id + i for i in group]))
+                                           [ids[i] for i in group], lost))
             with stage(self.timer, "grasp_decode"):
                 heads = [p.heads for p in pending]
                 readout = exclusive_heads(self.model, heads, geometry) if self.config.exclusive_masks else heads
@@ -221,8 +222,21 @@ class GraspTracker:
         self._next_id = next_id
         if self.config.steady_grasps:  # objects gone from the result are forgotten there
             output.result = self.steady.update(output.result)
-        output.created_ids = list(range(next_id - len(new_objects), next_id))
+        output.created_ids = ids
         return output
+
+    def _new_ids(self, objects: list[ObjectPrompt]) -> tuple[list[int], int]:
+        """(the id of each prompted object: a re-seeded one keeps its own, a new one takes the next free one;
+        the next free id after them)."""
+        ids, next_id = [], self._next_id
+        for obj in objects:
+            ids.append(obj.object_id if obj.object_id is not None else next_id)
+            next_id += obj.object_id is None
+        return ids, next_id
+
+    def _frames_lost(self) -> dict[int, int]:
+        """Object id -> its frames lost before this frame."""
+        return {i: int(n) for c in self._cohorts for i, n in zip(c.ids, c.tracks.frames_lost)}
 
     def _plan(self, prompt: Prompt | None, geometry: FrameGeometry) -> tuple[list[_Cohort], list[ObjectPrompt]]:
         """(the cohorts this frame tracks, the objects it starts); nothing changes yet."""
@@ -234,7 +248,7 @@ class GraspTracker:
         if prompt.text:
             raise PromptError("the tracker takes boxes, clicks and masks; resolve text with the detector first")
         cohorts = list(self._cohorts) if prompt.append else []
-        return self._without(cohorts, set(prompt.remove_ids)), prompt.objects()
+        return self._without(cohorts, set(prompt.remove_ids) | set(prompt.reseeded_ids)), prompt.objects()
 
     def _track(self, cohort: _Cohort, backbone: dict, frame_index: int, geometry: FrameGeometry) -> _Pending:
         """One existing cohort on this frame, conditioned on its memory (and, with motion, its prediction)."""
@@ -256,8 +270,9 @@ class GraspTracker:
         return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads), predicted)
 
     def _start(self, group: list[ObjectPrompt], backbone: dict, frame_index: int, geometry: FrameGeometry,
-               ids: list[int]) -> _Pending:
-        """A new cohort from one prompt group: its prompt frame becomes its conditioning memory."""
+               ids: list[int], lost: dict[int, int]) -> _Pending:
+        """A new cohort from one prompt group: its prompt frame becomes its conditioning memory. A re-seeded
+        object (its id in ``lost``, id -> frames lost) keeps its lost count, so it is reported reacquired."""
         features = self.model.frame_features(backbone, len(group))
         points, masks = prompt_inputs(group, geometry, self.device)
         boxes = prompt_boxes(points, len(group))
@@ -265,7 +280,9 @@ class GraspTracker:
                                        mask_inputs=masks, timer=self.timer,
                                        window=self._window(boxes, np.zeros(len(group), np.int64)))
         bank = self.memory_selection.new_bank(frame_index, entry, self.model_config)
-        cohort = _Cohort(ids, bank, ObjectTracks.new(len(group)),
+        tracks = ObjectTracks.new(len(group))
+        tracks.frames_lost[:] = [lost.get(i, 0) for i in ids]
+        cohort = _Cohort(ids, bank, tracks,
                          boxes=boxes if self.config.search_window > 0 else None)
         return _Pending(cohort, heads, None, self.model.update_mask_prior(None, heads))
 

@@ -1,4 +1,5 @@
-"""Text prompts through the tracker node: words -> Grounding DINO boxes -> prompt -> tracking.
+"""Text prompts through the tracker node: words -> Grounding DINO boxes -> prompt -> tracking, and lost
+text-prompted objects looked for again with their phrase.
 
 The detector is a small random-config Grounding DINO with a tokenizer built by the test (test/text_fixtures.py),
 saved like a downloaded folder; with its thresholds at 0 it always finds boxes, at 1 never.
@@ -68,6 +69,26 @@ def test_text_prompt_tracks_the_detected_object(ros_node, tmp_path):
         refused = ros_node.call(prompts, SetPrompt.Request(text="blue cup"), 60)
         assert not refused.success and "found nothing" in refused.message
         assert sorted(refused.tracked_ids) == sorted(response.object_ids), "tracking unchanged"
+
+        # lost for 2 frames -> looked for again with "red mug" and re-seeded under the same ids
+        result = ros_node.call(parameters, SetParameters.Request(parameters=[
+            Parameter("text_box_threshold", value=0.0).to_parameter_msg(),
+            Parameter("text_reacquire_after", value=2).to_parameter_msg(),
+            Parameter("text_reacquire_every", value=2).to_parameter_msg()]), 60)
+        assert all(r.successful for r in result.results)
+        grey = frames[0] * 0 + 127  # nothing to see: the objects are lost
+        for k in range(6):
+            header = Header(frame_id="cam")
+            header.stamp.sec = 10 + k
+            images.publish(rgb_to_image(grey, header))
+            ros_node.spin_until(lambda: any(a.header.stamp.sec == 10 + k for a in arrays), 60, "a GraspArray")
+        grey_arrays = [next(a for a in arrays if a.header.stamp.sec == 10 + k) for k in range(6)]
+        assert all(sorted(o.id for o in a.objects) == sorted(response.object_ids) for a in grey_arrays)
+        history = [(o.frames_lost, o.frames_since_prompt) for a in grey_arrays for o in a.objects[:1]]
+        restarted = [k for k, (_, since) in enumerate(history) if since == 0]
+        assert restarted, history
+        assert all(b - a >= 2 for a, b in zip(restarted, restarted[1:])), history  # at most every 2 frames
+        assert all(history[k - 1][0] >= 2 for k in restarted if k > 0), history  # only after 2 frames lost
     finally:
         process.stop(timeout=20)
         sys.stdout.write(process.output())
