@@ -67,6 +67,8 @@ PARAMETERS = (
                      runtime=True),
     params.ParamSpec("memory_gate", TRACKING["memory_gate"], "memory written only from frames where the object "
                      "is visible; elsewhere it repeats its last confident memory", runtime=True),
+    params.ParamSpec("memory_anchors", TRACKING["memory_anchors"], "the frame that told an object from a "
+                     "look-alike stays in its memory as an anchor (one per object, flat memory)", runtime=True),
     params.ParamSpec("steady_grasps", TRACKING["steady_grasps"], "each object's grasps associated over frames and "
                      "smoothed, its best grasp kept unless another is clearly better for a while", runtime=True),
     params.ParamSpec("position_threshold", TRACKING["position_threshold"], "a grasp peak must exceed this "

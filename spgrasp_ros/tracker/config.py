@@ -51,6 +51,8 @@ class TrackerConfig:
     #                              area (object_tracks.py); 0: SAM 2's object score alone
     memory_gate: bool = False  # memory is written only from frames where the object is visible (calibrated);
     #                            elsewhere it repeats its last confident entry (memory_selection.ConfidentFrames)
+    memory_anchors: bool = False  # the frame that told an object from a look-alike stays in memory as its anchor
+    #                               (distractor_anchors.py, DAM4SAM's idea; one entry per cohort, flat memory)
     steady_grasps: bool = False  # each object's grasps associated over frames, smoothed, and a best grasp with
     #                              hysteresis (steady_grasps.py; SteadyGraspConfig holds its settings). Off by
     #                              default: it meets the jitter targets but loses accuracy after reappearance
@@ -74,7 +76,7 @@ class TrackerConfig:
         presence from the object score, every frame in memory, each frame's own grasps, grasp angle and width
         read at the peak pixel."""
         return cls(search_window=0.0, exclusive_masks=False, motion=False, min_area_ratio=0.0, memory_gate=False,
-                   steady_grasps=False, decode=DecodeConfig(readout_window=1))
+                   memory_anchors=False, steady_grasps=False, decode=DecodeConfig(readout_window=1))
 
     def with_settings(self, settings: Mapping[str, Any]) -> "TrackerConfig":
         """This config with the tracker settings among ``settings`` (node parameters by name: the fields

@@ -22,14 +22,10 @@ from __future__ import annotations
 from typing import Protocol
 
 import numpy as np
-import torch
 
 from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import HeadOutputs
-from spgrasp_ros.tracker.memory_bank import POINTER_KEYS, MemoryBank
-
-BLENDED_KEYS = ("maskmem_features", "obj_ptr", "object_score_logits")  # per-object parts of an entry (the
-#              position encoding depends only on the shape)
+from spgrasp_ros.tracker.memory_bank import POINTER_KEYS, MemoryBank, blend_rows
 
 
 class MemorySelection(Protocol):
@@ -43,11 +39,12 @@ class MemorySelection(Protocol):
         "non_cond_frame_outputs": {frame: entry}}."""
 
     def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
-               confident: np.ndarray) -> None:
+               confident: np.ndarray, anchor: np.ndarray | None = None) -> None:
         """Keep (or not) the memory ``entry`` of the processed frame ``frame_index``, whose decoder outputs
         (masks, object scores, predicted IoU; [B, ...]) were ``heads``; ``confident`` [B] bool (host): the tracker saw
-        the object (its calibrated presence). Runs in the tracker's commit, after every fallible step of the
-        frame: it must not raise (decide in plain tensor operations)."""
+        the object (its calibrated presence); ``anchor`` [B] bool or None: the objects whose distractor anchor
+        this frame becomes (``tracker.distractor_anchors``). Runs in the tracker's commit, after every fallible
+        step of the frame: it must not raise (decide in plain tensor operations)."""
 
 
 class RecentFrames:
@@ -62,24 +59,25 @@ class RecentFrames:
         return bank.as_sam2_dict()
 
     def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
-               confident: np.ndarray) -> None:
-        """Push the entry (the bank trims what sam2 will no longer read)."""
+               confident: np.ndarray, anchor: np.ndarray | None = None) -> None:
+        """Push the entry (the bank trims what sam2 will no longer read); it becomes the anchor of ``anchor``."""
         bank.push(frame_index, entry)
+        if anchor is not None:
+            bank.set_anchor(frame_index, entry, anchor)
 
 
 class ConfidentFrames(RecentFrames):
     """Recent frames, but only confident ones per object (module notes)."""
 
     def commit(self, bank: MemoryBank, frame_index: int, entry: dict, heads: HeadOutputs,
-               confident: np.ndarray) -> None:
-        """Push the entry with each unconfident object's slice replaced by its last confident one."""
-        last = bank.last_confident
+               confident: np.ndarray, anchor: np.ndarray | None = None) -> None:
+        """Push the entry with each unconfident object's slice replaced by its last confident one; it becomes
+        the anchor of ``anchor``."""
         if not confident.all():
-            keep = torch.from_numpy(np.asarray(confident, dtype=bool)).to(entry["obj_ptr"].device)
-            entry = {**entry, **{key: torch.where(keep.reshape(-1, *([1] * (entry[key].ndim - 1))), entry[key],
-                                                  last[key].to(entry[key].dtype))
-                                 for key in BLENDED_KEYS if key in entry and key in last}}
+            entry = blend_rows(confident, entry, bank.last_confident)
         entry = bank.shared(entry)
         bank.push(frame_index, entry)
+        if anchor is not None:
+            bank.set_anchor(frame_index, entry, anchor)
         # without recent spatial memory (n_hist 0) only the pointer is worth repeating
         bank.last_confident = entry if bank.keeps_spatial_memory else {k: entry[k] for k in POINTER_KEYS}

@@ -35,11 +35,12 @@ from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
 from spgrasp_ros.prompts import ObjectPrompt, Prompt, PromptError
 from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.distractor_anchors import AnchorRule, CandidateProbe, anchor_rows
 from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, prompt_boxes, prompt_groups, prompt_inputs
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import ConfidentFrames, MemorySelection
 from spgrasp_ros.tracker.motion import BoxFilter, BoxTracks
-from spgrasp_ros.tracker.object_tracks import ObjectTracks, commit_tracks, predicted_boxes
+from spgrasp_ros.tracker.object_tracks import MOTION_AREA_GATE, ObjectTracks, commit_tracks, predicted_boxes
 from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.readout import (
     FrameObservation,
@@ -50,7 +51,7 @@ from spgrasp_ros.tracker.readout import (
     pack_results,
     unpack_results,
 )
-from spgrasp_ros.tracker.search_window import candidate_chooser, grow_boxes, mask_boxes, window_masks
+from spgrasp_ros.tracker.search_window import box_iou, candidate_chooser, grow_boxes, mask_boxes, window_masks
 from spgrasp_ros.tracker.steady_grasps import SteadyGrasps
 
 
@@ -76,6 +77,8 @@ class _Pending:
     entry: dict | None  # the memory entry to commit (None: a new cohort, whose bank already holds it)
     prior: torch.Tensor | None
     predicted: BoxTracks | None = None  # the box filter's prediction for this frame (motion on)
+    predicted_boxes: torch.Tensor | None = None  # [B, 4] model px, the same as boxes (NaN rows: none)
+    probe: CandidateProbe | None = None  # what the candidate choice saw (memory anchors on)
 
 
 class GraspTracker:
@@ -106,6 +109,7 @@ class GraspTracker:
         self.memory_selection: MemorySelection = memory_selection or ConfidentFrames()
         self.motion = BoxFilter()
         self.steady = SteadyGrasps()  # used while config.steady_grasps
+        self.anchor_rule = AnchorRule()  # used while config.memory_anchors
         self.timer: StageTimer | None = None  # set to time the stages of each step (``spgrasp bench``)
         self._cohorts: list[_Cohort] = []
         self._frame_index = -1  # index of the last processed frame
@@ -253,7 +257,7 @@ class GraspTracker:
     def _track(self, cohort: _Cohort, backbone: dict, frame_index: int, geometry: FrameGeometry) -> _Pending:
         """One existing cohort on this frame, conditioned on its memory (and, with motion, its prediction)."""
         features = self.model.frame_features(backbone, len(cohort.ids))
-        window_boxes, choose, predicted = cohort.boxes, None, None
+        window_boxes, choose, predicted, model_boxes = cohort.boxes, None, None, None
         if self.config.motion:
             predicted, boxes = predicted_boxes(cohort.tracks, self.motion)
             corners = geometry.points_to_model(boxes.reshape(-1, 2)).reshape(-1, 4)
@@ -262,12 +266,15 @@ class GraspTracker:
                 torch.where(torch.isnan(model_boxes), cohort.boxes, model_boxes)
             if self.config.motion_weight > 0:
                 choose = candidate_chooser(model_boxes, self.config.motion_weight, self.model_config.image_size)
+        probe = CandidateProbe(choose, self.model_config.image_size, self.anchor_rule) \
+            if self.config.memory_anchors else None
         heads, entry = self.model.step(frame_index, features, self.memory_selection.memory(cohort.bank, frame_index),
                                        is_prompt_frame=False, timer=self.timer, prior=cohort.prior,
                                        window=self._window(window_boxes, cohort.tracks.frames_unmeasured
                                                            if self.config.motion else cohort.tracks.frames_missing),
-                                       choose=choose)
-        return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads), predicted)
+                                       choose=probe or choose)
+        return _Pending(cohort, heads, entry, self.model.update_mask_prior(cohort.prior, heads), predicted,
+                        model_boxes, probe)
 
     def _start(self, group: list[ObjectPrompt], backbone: dict, frame_index: int, geometry: FrameGeometry,
                ids: list[int], lost: dict[int, int]) -> _Pending:
@@ -294,14 +301,15 @@ class GraspTracker:
             cohort = item.cohort
             part = slice(position, position + len(cohort.ids))
             visible = observation.visible[part]
+            # the window follows the mask as read out: with exclusive masks only the pixels the object holds
+            # against the others, so a track that strays onto a neighbour does not take its window there
+            found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
             if item.entry is not None:
                 confident = visible if self.config.memory_gate else np.ones(len(cohort.ids), bool)
-                self.memory_selection.commit(cohort.bank, frame_index, item.entry, item.heads, confident)
+                anchor = self._anchors(item, found_boxes, visible, observation.areas[part], frame_index)
+                self.memory_selection.commit(cohort.bank, frame_index, item.entry, item.heads, confident, anchor)
             cohort.prior = item.prior
             if self.config.search_window > 0:
-                # the window follows the mask as read out: with exclusive masks only the pixels the object holds
-                # against the others, so a track that strays onto a neighbour does not take its window there
-                found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
                 old = cohort.boxes if cohort.boxes is not None else torch.full_like(found_boxes, float("nan"))
                 cohort.boxes = torch.where(found[:, None], found_boxes, old)
             cohort.tracks = commit_tracks(cohort.tracks, item.predicted, self.motion if self.config.motion else None,
@@ -309,6 +317,21 @@ class GraspTracker:
                                           observation.boxes[part])
             position += len(cohort.ids)
         self._cohorts, self._frame_index = [p.cohort for p in pending], frame_index
+
+    def _anchors(self, item: _Pending, found_boxes: torch.Tensor, visible: np.ndarray, areas: np.ndarray,
+                 frame_index: int) -> np.ndarray | None:
+        """[B] bool: the objects whose distractor anchor this frame becomes (``distractor_anchors``), or None."""
+        if item.probe is None or item.probe.ambiguous is None:
+            return None
+        tracks = item.cohort.tracks
+        whole = tracks.found_once & (areas >= MOTION_AREA_GATE * np.nan_to_num(tracks.reference_area))
+        agreement = np.full(len(visible), np.nan)
+        if item.predicted_boxes is not None:
+            known = ~torch.isnan(item.predicted_boxes).any(dim=1)
+            agreement = torch.where(known, box_iou(found_boxes, torch.nan_to_num(item.predicted_boxes)),
+                                    float("nan")).cpu().numpy()
+        return anchor_rows(item.probe.ambiguous.cpu().numpy(), visible, whole, agreement,
+                           frame_index - item.cohort.bank.anchor_frames, self.anchor_rule)
 
     def _window(self, boxes: torch.Tensor | None, frames_searching: np.ndarray) -> torch.Tensor | None:
         """[B, 1, h, w] search windows around ``boxes`` (NaN rows: anywhere) grown for ``frames_searching`` [B]

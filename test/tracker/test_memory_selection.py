@@ -44,7 +44,7 @@ class PromptFrameOnly(RecentFrames):
         self.read.append((frame_index, sorted(view["cond_frame_outputs"]), sorted(view["non_cond_frame_outputs"])))
         return view
 
-    def commit(self, bank, frame_index, entry, heads, confident):
+    def commit(self, bank, frame_index, entry, heads, confident, anchor=None):
         self.commits.append((frame_index, heads.object_logits.shape[0]))
 
 
