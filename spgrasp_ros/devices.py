@@ -2,7 +2,8 @@
 
 ``auto`` device: the first CUDA device when there is one, else the CPU. ``auto`` precision: bf16 autocast on
 CUDA (as sam2's video predictor runs), float32 on the CPU. The tracker, the text detector, training, eval and
-the bench all resolve their settings here.
+the bench all resolve their settings here; a tracker loaded from a checkpoint with ``auto`` on a CPU measures
+instead (``tracker.precision_probe``: bf16 only where it is clearly faster with the same masks).
 """
 
 from __future__ import annotations

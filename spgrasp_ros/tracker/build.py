@@ -15,6 +15,7 @@ from spgrasp_ros.model.spgrasp import SPGrasp
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.memory_selection import MemorySelection
 from spgrasp_ros.tracker.optimised import OptimisedConfig, OptimisedTracker
+from spgrasp_ros.tracker.precision_probe import choose_precision
 from spgrasp_ros.tracker.streaming import GraspTracker
 from spgrasp_ros.weights import resolve_checkpoint
 
@@ -36,6 +37,8 @@ def load_tracker(checkpoint: str = "demo", device: str = "auto", config: Tracker
     """A tracker on a checkpoint (a bundled name such as ``demo`` or a file) on ``device`` (auto, cpu, cuda,
     cuda:N). ``n_hist``: run the weights with another memory length (0: the no-memory ablation);
     ``model_config``: a preset or YAML the checkpoint must have been trained with ('' = no check).
+    ``precision`` ``auto`` is measured on the CPU (``tracker.precision_probe``; the choice is kept as
+    ``tracker.precision_choice``), bf16 autocast on CUDA.
 
     Raises FileNotFoundError / CheckpointError / ValueError naming the problem.
     """
@@ -48,4 +51,7 @@ def load_tracker(checkpoint: str = "demo", device: str = "auto", config: Tracker
             raise CheckpointError(f"{path}: the checkpoint was trained with a different model config than "
                                   f"{model_config!r} (checkpoint: {found.to_dict()})")
     model, loaded_config, _ = load_checkpoint(path, resolved, n_hist=n_hist)
-    return build_tracker(model, loaded_config, config, resolved, precision, optimised)
+    tracker = build_tracker(model, loaded_config, config, resolved, precision, optimised)
+    if precision == "auto" and optimised is None:  # (the compiled variant warms up its own way)
+        choose_precision(tracker)
+    return tracker

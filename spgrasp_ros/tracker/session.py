@@ -46,8 +46,10 @@ class TrackerSession:
     def describe(self) -> str:
         """One line for logs."""
         config = self.tracker.model_config
+        choice = self.tracker.precision_choice
+        precision = choice.describe() if choice is not None else f"precision {self.tracker.precision}"
         return (f"checkpoint {self.checkpoint} ({config.sam2_config}, {config.image_size} px, N_hist {config.n_hist}) "
-                f"on {self.tracker.device}")
+                f"on {self.tracker.device}, {precision}")
 
     def step(self, rgb: np.ndarray, prompt: Prompt | None = None,
              depth: tuple[np.ndarray, tuple[float, float, float, float]] | None = None) -> TrackerOutput:

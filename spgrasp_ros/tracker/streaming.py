@@ -17,7 +17,7 @@ object score logit > 0). SAM 2 empties the mask of an absent object and keeps wr
 object is picked up again when it reappears within the memory window.
 
 Behaviour is ``TrackerConfig`` (``tracker.config``); ``precision`` is how the arithmetic runs (bf16 autocast
-on CUDA, float32 on the CPU by default). ``tracker.optimised.OptimisedTracker`` is the compiled variant.
+on CUDA, float32 on the CPU by default; ``load_tracker`` measures ``auto`` on a CPU, ``precision_probe``). ``tracker.optimised.OptimisedTracker`` is the compiled variant.
 """
 
 from __future__ import annotations
@@ -115,6 +115,7 @@ class GraspTracker:
         self._frame_index = -1  # index of the last processed frame
         self._next_id = 1
         self._region: tuple[tuple, torch.Tensor] | None = None  # letterbox content mask of the last geometry
+        self.precision_choice = None  # how ``auto`` was decided (tracker.precision_probe), when it was measured
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -139,11 +140,12 @@ class GraspTracker:
         return [t for c in self._cohorts for t in (*c.bank.tensors(), c.prior, c.boxes) if t is not None]
 
     def reset(self, restart_ids: bool = False) -> None:
-        """Stop tracking everything; ids keep counting up unless ``restart_ids`` (the next object is 1 again)."""
+        """Stop tracking everything; ids and frame indices keep counting up unless ``restart_ids`` (the next
+        object is 1 again, the next frame 0: a fresh start, as after warm-up)."""
         self._cohorts = []
         self.steady.reset()
         if restart_ids:
-            self._next_id = 1
+            self._next_id, self._frame_index = 1, -1
 
     def remove(self, object_ids: list[int]) -> None:
         """Stop tracking some objects; the others keep their memory. Unknown ids raise PromptError."""
