@@ -84,6 +84,9 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
     if session is not None:
         values["tracked ids"] = " ".join(str(i) for i in session.tracker.object_ids) or "none"
         values["device"] = str(session.tracker.device)
+        choice = session.tracker.precision_choice
+        values["precision"] = choice.describe() if choice is not None else session.tracker.precision
+        values["text re-detections"] = session.reacquire.reacquired
         if session.tracker.device.type == "cuda":
             device = session.tracker.device
             values["gpu memory allocated MiB"] = f"{torch.cuda.memory_allocated(device) / 2**20:.0f}"

@@ -254,6 +254,9 @@ def test_prompt_then_stream_tracks_the_prompted_object(rig, clip):
             on_other += _on_object(array.grasps[0], masks, other)
     assert on_target >= 0.8 * len(sent), f"best grasp on the prompted object in {on_target}/{len(sent)} frames"
     assert on_other <= 0.1 * len(sent)
+    rig.ros.spin_until(lambda: rig.diagnostics and _value(rig.diagnostics[-1], "precision"), 10, "diagnostics")
+    assert "(auto: float32" in _value(rig.diagnostics[-1], "precision"), "auto precision measured and said"
+    assert _value(rig.diagnostics[-1], "text re-detections") == "0"
 
 
 def test_reprompt_append_remove_and_clear(rig, clip):
