@@ -17,7 +17,8 @@ object score logit > 0). SAM 2 empties the mask of an absent object and keeps wr
 object is picked up again when it reappears within the memory window.
 
 Behaviour is ``TrackerConfig`` (``tracker.config``); ``precision`` is how the arithmetic runs (bf16 autocast
-on CUDA, float32 on the CPU by default; ``load_tracker`` measures ``auto`` on a CPU, ``precision_probe``). ``tracker.optimised.OptimisedTracker`` is the compiled variant.
+on CUDA, float32 on the CPU by default; ``load_tracker`` measures ``auto`` on a CPU, ``precision_probe``).
+``tracker.optimised.OptimisedTracker`` is the compiled variant.
 """
 
 from __future__ import annotations
