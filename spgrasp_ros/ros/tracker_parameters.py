@@ -67,6 +67,10 @@ PARAMETERS = (
                      runtime=True),
     params.ParamSpec("memory_gate", TRACKING["memory_gate"], "memory written only from frames where the object "
                      "is visible; elsewhere it repeats its last confident memory", runtime=True),
+    params.ParamSpec("resolve_duplicates", TRACKING["resolve_duplicates"], "two tracked objects' masks on one "
+                     "place: the one that agrees less with its box filter loses it for the frame", runtime=True),
+    params.ParamSpec("duplicate_iou", TRACKING["duplicate_iou"], "mask IoU from which two tracks are on one object",
+                     params.in_range(0.05, 1.0), runtime=True),
     params.ParamSpec("memory_anchors", TRACKING["memory_anchors"], "the frame that told an object from a "
                      "look-alike stays in its memory as an anchor (one per object, flat memory)", runtime=True),
     params.ParamSpec("steady_grasps", TRACKING["steady_grasps"], "each object's grasps associated over frames and "

@@ -8,9 +8,10 @@ overlapping masks, no motion model, the peak pixel's angle and width) is ``Track
 Why these defaults (demo model, one CPU thread, first-frame prompt; issue 14's notes hold the tables): the box
 filter (``motion``) with the slower window growth (``search_growth`` 0.1) lifts the standard held-out suite from
 92.1 % to 95.1 % and the 1-3 frames after an object reappears from 67.7 % to 92.9 %, and ties or gains on every
-hard suite. Steady grasps cut the best-grasp jitter in half but lose on the fast-motion suite, presence
-calibration (``min_area_ratio``) halves false presence but costs accuracy, and the memory gate changed nothing
-measurable on this model: those stay off.
+hard suite. Steady grasps cut the best-grasp jitter in half but lose on the fast-motion suite; presence
+calibration (``min_area_ratio`` 0.3) cuts false presence from 15.2 % to 6.6 % but costs 0.8 points on the
+standard suite and 2-7 on the hard ones (fast motion most); the memory gate and the distractor anchors changed
+nothing measurable on this model (its memory carries little: N_hist 0 scores 95.0 %): those stay off.
 
 How the tracker runs (numeric precision, compilation, one host copy) is not behaviour and lives elsewhere:
 ``precision`` is an argument of ``GraspTracker`` (``devices.resolve_precision``), compilation is
@@ -51,6 +52,9 @@ class TrackerConfig:
     #                              area (object_tracks.py); 0: SAM 2's object score alone
     memory_gate: bool = False  # memory is written only from frames where the object is visible (calibrated);
     #                            elsewhere it repeats its last confident entry (memory_selection.ConfidentFrames)
+    resolve_duplicates: bool = False  # two tracked objects' masks on one place: the one that agrees less with its
+    #                                   box filter loses it for the frame (duplicates.py)
+    duplicate_iou: float = 0.6  # mask IoU from which two tracks are on one object
     memory_anchors: bool = False  # the frame that told an object from a look-alike stays in memory as its anchor
     #                               (distractor_anchors.py, DAM4SAM's idea; one entry per cohort, flat memory)
     steady_grasps: bool = False  # each object's grasps associated over frames, smoothed, and a best grasp with
@@ -59,6 +63,8 @@ class TrackerConfig:
     decode: DecodeConfig = field(default_factory=DecodeConfig)  # peak picking and read-out of the grasp maps
 
     def __post_init__(self) -> None:
+        if not 0.0 < self.duplicate_iou <= 1.0:
+            raise ValueError(f"duplicate_iou must be in (0, 1], got {self.duplicate_iou}")
         if self.preprocess not in (RESIZE, LETTERBOX):
             raise ValueError(f"preprocess must be {RESIZE!r} or {LETTERBOX!r}, got {self.preprocess!r}")
         if not 0.0 <= self.presence_threshold <= 1.0:
@@ -76,7 +82,8 @@ class TrackerConfig:
         presence from the object score, every frame in memory, each frame's own grasps, grasp angle and width
         read at the peak pixel."""
         return cls(search_window=0.0, exclusive_masks=False, motion=False, min_area_ratio=0.0, memory_gate=False,
-                   memory_anchors=False, steady_grasps=False, decode=DecodeConfig(readout_window=1))
+                   resolve_duplicates=False, memory_anchors=False,
+                   steady_grasps=False, decode=DecodeConfig(readout_window=1))
 
     def with_settings(self, settings: Mapping[str, Any]) -> "TrackerConfig":
         """This config with the tracker settings among ``settings`` (node parameters by name: the fields

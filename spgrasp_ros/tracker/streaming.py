@@ -37,6 +37,7 @@ from spgrasp_ros.prompts import ObjectPrompt, Prompt, PromptError
 from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.distractor_anchors import AnchorRule, CandidateProbe, anchor_rows
+from spgrasp_ros.tracker.duplicates import clear_losers, duplicate_losers
 from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, prompt_boxes, prompt_groups, prompt_inputs
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import ConfidentFrames, MemorySelection
@@ -216,6 +217,7 @@ class GraspTracker:
                                            [ids[i] for i in group], lost))
             with stage(self.timer, "grasp_decode"):
                 heads = [p.heads for p in pending]
+                losers = self._resolve_duplicates(pending, heads) if self.config.resolve_duplicates else None
                 readout = exclusive_heads(self.model, heads, geometry) if self.config.exclusive_masks else heads
                 output, observation = frame_output(
                     [i for p in pending for i in p.cohort.ids],
@@ -225,7 +227,7 @@ class GraspTracker:
                     self.config.presence_threshold, self.config.decode.jaw_ratio,
                     np.concatenate([p.cohort.tracks.reference_area for p in pending]), self.config.min_area_ratio)
 
-        self._commit(pending, readout, observation, frame_index)
+        self._commit(pending, readout, observation, frame_index, losers)
         self._next_id = next_id
         if self.config.steady_grasps:  # objects gone from the result are forgotten there
             output.result = self.steady.update(output.result)
@@ -296,9 +298,32 @@ class GraspTracker:
                          boxes=boxes if self.config.search_window > 0 else None)
         return _Pending(cohort, heads, None, self.model.update_mask_prior(None, heads))
 
+    def _resolve_duplicates(self, pending: list[_Pending], heads: list[HeadOutputs]) -> np.ndarray | None:
+        """Clear (in ``heads``, in place, and in the pending mask priors) the objects that lose a duplicate
+        (``duplicates``); returns [N] bool losers in batch order, or None when there are fewer than 2 objects."""
+        if sum(len(p.cohort.ids) for p in pending) < 2:
+            return None
+        nan = torch.tensor(float("nan"), device=self.device)
+        predicted = torch.cat([p.predicted_boxes if p.predicted_boxes is not None else
+                               nan.expand(len(p.cohort.ids), 4) for p in pending])
+        prompted = torch.cat([torch.full((len(p.cohort.ids),), p.entry is None, device=self.device) for p in pending])
+        losers = duplicate_losers(torch.cat([h.object_logits for h in heads]), predicted,
+                                  torch.cat([h.object_score_logits[:, 0].float() for h in heads]), prompted,
+                                  self.model_config.image_size, self.config.duplicate_iou)
+        position = 0
+        for k, item in enumerate(pending):
+            rows = losers[position:position + len(item.cohort.ids)]
+            position += len(item.cohort.ids)
+            if bool(rows.any()):
+                heads[k] = clear_losers(heads[k], rows, self.model_config.image_size)
+                item.prior = self.model.update_mask_prior(item.cohort.prior, heads[k])
+        return losers.cpu().numpy()
+
     def _commit(self, pending: list[_Pending], readout: list[HeadOutputs], observation: FrameObservation,
-                frame_index: int) -> None:
-        """The step's results become the tracker's state: memory, mask priors, search windows, object tracks."""
+                frame_index: int, losers: np.ndarray | None = None) -> None:
+        """The step's results become the tracker's state: memory, mask priors, search windows, object tracks.
+        ``losers`` [N] bool: objects that lost a duplicate this frame (their memory repeats its last confident
+        entry)."""
         position = 0
         for item, out in zip(pending, readout):
             cohort = item.cohort
@@ -309,6 +334,8 @@ class GraspTracker:
             found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
             if item.entry is not None:
                 confident = visible if self.config.memory_gate else np.ones(len(cohort.ids), bool)
+                if losers is not None:
+                    confident = confident & ~losers[part]
                 anchor = self._anchors(item, found_boxes, visible, observation.areas[part], frame_index)
                 self.memory_selection.commit(cohort.bank, frame_index, item.entry, item.heads, confident, anchor)
             cohort.prior = item.prior
