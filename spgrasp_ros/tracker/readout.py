@@ -137,7 +137,7 @@ def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[in
                                                        host["widths"].reshape(-1))
     k = host["scores"].shape[1]
     for b, object_id in enumerate(ids):
-        lost = 0 if visible[b] else frames_lost[b] + 1
+        lost = 0 if visible[b] else int(frames_lost[b]) + 1
         if host["area"][b] > 0:
             ys, xs = np.flatnonzero(rows[b]), np.flatnonzero(cols[b])
             boxes[b] = (xs[0], ys[0], xs[-1] + 1, ys[-1] + 1)

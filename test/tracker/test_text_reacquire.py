@@ -3,6 +3,8 @@ and the session with the bundled model and a real (tiny, random) Grounding DINO.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from text_fixtures import make_tiny_grounding_dino
@@ -137,6 +139,7 @@ def test_session_looks_for_a_lost_text_object_again(tmp_path, clip):
     # lost from frame 1; lost 2 frames after frame 2 -> looked for on frame 3, then every 3 frames (a grey
     # frame holds nothing: the re-seeded object stays lost, so it is looked for again)
     assert all(r.objects[0].state == LOST for r in results)
+    json.dumps(results[-1].to_dict())  # a lost object's counters are plain ints
     assert reseeded == [3, 6]
     assert session.reacquire.reacquired == len(reseeded)
     assert session.tracker.object_ids == [1]  # the same object, never a new id
