@@ -59,6 +59,12 @@ class ObjectTracks:
                             self.found_once[index].copy())
 
 
+def about_whole(found: np.ndarray, areas: np.ndarray, reference_area: np.ndarray) -> np.ndarray:
+    """[B] bool: ``found`` objects whose mask ``areas`` is at least ``MOTION_AREA_GATE`` of their reference area
+    (any area while they have none yet)."""
+    return found & (areas >= MOTION_AREA_GATE * np.nan_to_num(reference_area))
+
+
 def calibrated_presence(presence: np.ndarray, area: np.ndarray, reference_area: np.ndarray,
                         presence_threshold: float, min_area_ratio: float) -> tuple[np.ndarray, np.ndarray]:
     """([B] bool found, [B] bool visible): found = object score at least ``presence_threshold`` and a non-empty
@@ -95,7 +101,7 @@ def commit_tracks(tracks: ObjectTracks, predicted: BoxTracks | None, motion: Box
     follow = found & ~first & (areas >= AREA_FOLLOW_RATIO * known) & (AREA_FOLLOW_RATIO * areas <= known)
     reference[follow] += AREA_FOLLOW_RATE * (areas[follow] - reference[follow])
     state = None
-    whole = found & (areas >= MOTION_AREA_GATE * np.nan_to_num(tracks.reference_area))
+    whole = about_whole(found, areas, tracks.reference_area)
     frames_unmeasured = np.where(whole, 0, tracks.frames_unmeasured + 1)
     if motion is not None:
         if predicted is None:

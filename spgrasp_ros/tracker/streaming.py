@@ -42,7 +42,7 @@ from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, pr
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import ConfidentFrames, MemorySelection
 from spgrasp_ros.tracker.motion import BoxFilter, BoxTracks
-from spgrasp_ros.tracker.object_tracks import MOTION_AREA_GATE, ObjectTracks, commit_tracks, predicted_boxes
+from spgrasp_ros.tracker.object_tracks import ObjectTracks, about_whole, commit_tracks, predicted_boxes
 from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.readout import (
     FrameObservation,
@@ -299,8 +299,9 @@ class GraspTracker:
         return _Pending(cohort, heads, None, self.model.update_mask_prior(None, heads))
 
     def _resolve_duplicates(self, pending: list[_Pending], heads: list[HeadOutputs]) -> np.ndarray | None:
-        """Clear (in ``heads``, in place, and in the pending mask priors) the objects that lose a duplicate
-        (``duplicates``); returns [N] bool losers in batch order, or None when there are fewer than 2 objects."""
+        """Clear (in ``heads``, in place) the objects that lose a duplicate (``duplicates``); returns [N] bool
+        losers in batch order, or None when there are fewer than 2 objects. The mask prior, made from the
+        model's own mask before the read-out, is left as it is."""
         if sum(len(p.cohort.ids) for p in pending) < 2:
             return None
         nan = torch.tensor(float("nan"), device=self.device)
@@ -316,7 +317,6 @@ class GraspTracker:
             position += len(item.cohort.ids)
             if bool(rows.any()):
                 heads[k] = clear_losers(heads[k], rows, self.model_config.image_size)
-                item.prior = self.model.update_mask_prior(item.cohort.prior, heads[k])
         return losers.cpu().numpy()
 
     def _commit(self, pending: list[_Pending], readout: list[HeadOutputs], observation: FrameObservation,
@@ -331,7 +331,8 @@ class GraspTracker:
             visible = observation.visible[part]
             # the window follows the mask as read out: with exclusive masks only the pixels the object holds
             # against the others, so a track that strays onto a neighbour does not take its window there
-            found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size)
+            found_boxes, found = mask_boxes(out.object_logits, self.model_config.image_size) \
+                if self.config.search_window > 0 or item.probe is not None else (None, None)
             if item.entry is not None:
                 confident = visible if self.config.memory_gate else np.ones(len(cohort.ids), bool)
                 if losers is not None:
@@ -354,7 +355,7 @@ class GraspTracker:
         if item.probe is None or item.probe.ambiguous is None:
             return None
         tracks = item.cohort.tracks
-        whole = tracks.found_once & (areas >= MOTION_AREA_GATE * np.nan_to_num(tracks.reference_area))
+        whole = about_whole(tracks.found_once, areas, tracks.reference_area)
         agreement = np.full(len(visible), np.nan)
         if item.predicted_boxes is not None:
             known = ~torch.isnan(item.predicted_boxes).any(dim=1)

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, Sequence
 
 import numpy as np
+import torch
 from scipy.optimize import linear_sum_assignment
 
 from spgrasp_ros.prompts import ObjectPrompt, Prompt
 from spgrasp_ros.results import FrameResult
+from spgrasp_ros.tracker.search_window import box_iou
 
 Detect = Callable[[np.ndarray, str, int], Sequence[tuple[Sequence[float], str, float]]]
 
@@ -44,17 +46,6 @@ class TextReacquireConfig:
         if self.after_frames < 0 or self.every_frames < 1:
             raise ValueError(f"after_frames must be >= 0 and every_frames >= 1, got {self.after_frames}, "
                              f"{self.every_frames}")
-
-
-def _iou(box: np.ndarray, others: np.ndarray) -> np.ndarray:
-    """IoU of one xyxy box [4] with [N, 4] boxes -> [N]."""
-    x0 = np.maximum(box[0], others[:, 0])
-    y0 = np.maximum(box[1], others[:, 1])
-    x1 = np.minimum(box[2], others[:, 2])
-    y1 = np.minimum(box[3], others[:, 3])
-    inter = np.clip(x1 - x0, 0, None) * np.clip(y1 - y0, 0, None)
-    area = lambda b: np.clip(b[..., 2] - b[..., 0], 0, None) * np.clip(b[..., 3] - b[..., 1], 0, None)  # noqa: E731
-    return inter / np.maximum(area(box) + area(others) - inter, 1e-9)
 
 
 class TextReacquisition:
@@ -125,7 +116,8 @@ class TextReacquisition:
                 box = np.clip(np.asarray(box, dtype=np.float64), 0, [width, height, width, height])
                 if box[2] <= box[0] or box[3] <= box[1]:
                     continue
-                if len(visible) and _iou(box, visible).max() > self.config.max_overlap:
+                if len(visible) and float(box_iou(torch.from_numpy(box)[None], torch.from_numpy(visible)).max()) > \
+                        self.config.max_overlap:
                     continue
                 boxes.append(box)
                 scores.append(float(score))
