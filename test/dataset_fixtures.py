@@ -54,3 +54,19 @@ def write_text(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def truncate_file(path: Path) -> Path:
+    """Cut a file to half its length, as an interrupted copy or download leaves it."""
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    return path
+
+
+def corrupt_file(path: Path) -> Path:
+    """Flip the bits of a few bytes in the middle of a file (its length unchanged), as a bad disk leaves it."""
+    data = bytearray(path.read_bytes())
+    middle = len(data) // 2
+    data[middle:middle + 4] = bytes(b ^ 0xFF for b in data[middle:middle + 4])
+    path.write_bytes(bytes(data))
+    return path

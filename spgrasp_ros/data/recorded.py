@@ -16,7 +16,9 @@ One folder per sequence::
 Grasps use the package convention (``spgrasp_ros.data.types``): pixels, x right, y down; angle = closing
 direction from +x toward +y in radians; width = opening; jaw = extent across it. ``visible: false`` marks
 an occluded object (its grasps, if any, are not scored). ``sequence.json`` is written last, so a folder
-without it is an unfinished recording.
+without it is an unfinished recording. Reading checks every frame file (``types.check_image``): a sequence
+with a missing, corrupt or wrongly sized frame or mask is rejected, naming the file. Depth loads as metres
+with NaN where there is no measurement.
 """
 
 from __future__ import annotations
@@ -34,6 +36,8 @@ from spgrasp_ros.data.types import (
     ObjectLabel,
     ReadReport,
     Sequence,
+    check_image,
+    depth_metres,
     read_label_image,
     read_rgb,
 )
@@ -138,6 +142,7 @@ def read_sequence(folder: str | Path) -> Sequence:
     if len(lines) != meta["frames"]:
         raise DatasetError(f"{annotations}: {len(lines)} lines for {meta['frames']} frames")
     scale = float(meta.get("depth_scale", DEPTH_SCALE))
+    expected = tuple(meta.get("size", ()))  # (W, H) of every frame
     frames = []
     for index, text in enumerate(lines):
         where = f"{annotations}:{index + 1}"
@@ -152,23 +157,27 @@ def read_sequence(folder: str | Path) -> Sequence:
         if not rgb.is_file():
             raise DatasetError(f"{rgb}: missing colour frame")
         mask_path, depth_path = folder / "masks" / name, folder / "depth" / name
+        for path in (rgb, mask_path) if mask_path.is_file() else (rgb,):
+            size = check_image(path)
+            if expected and size != expected:
+                raise DatasetError(f"{path}: {size[0]}x{size[1]} px, the sequence is {expected[0]}x{expected[1]}")
         frames.append(Frame(
             name=f"{folder.name}/{index:06d}",
             load_image=lambda p=rgb: read_rgb(p),
             objects=_parse_objects(line, where),
             load_masks=lambda p=mask_path: read_label_image(p) if p.is_file() else None,
-            load_depth=lambda p=depth_path: (read_label_image(p).astype(np.float32) * scale) if p.is_file() else None,
+            load_depth=lambda p=depth_path: depth_metres(read_label_image(p), scale, p) if p.is_file() else None,
         ))
     return Sequence(folder.name, frames, meta={k: v for k, v in meta.items() if k != "format"} | {"source": "recorded"})
 
 
 def read_recorded(root: str | Path) -> tuple[list[Sequence], ReadReport]:
     """A sequence folder, or a folder of sequence folders (unreadable ones are rejected with the reason)."""
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     folders = [root] if (root / "sequence.json").exists() else sorted(p for p in root.iterdir() if p.is_dir())
-    report, sequences = ReadReport(), []
+    report, sequences = ReadReport(unit="sequences"), []
     for folder in folders:
         try:
             sequences.append(read_sequence(folder))

@@ -5,7 +5,9 @@ y down, origin at the image's top-left corner; a grasp is a rectangle with centr
 of closing (jaw to jaw) from +x toward +y wrapped to [-pi/2, pi/2), ``width`` = opening along the closing
 direction, ``jaw`` = extent across it. Readers convert their dataset's convention to this one and say how.
 
-Images load lazily (``Frame.load_image``), so a dataset of thousands of frames costs only its file list.
+Images load lazily (``Frame.load_image``), so a dataset of thousands of frames costs only its file list and
+one integrity check per image: readers check every image file when they read the dataset (``check_image``:
+the whole file, without decoding pixels), so a corrupt or truncated file is rejected and counted then.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Callable
 import cv2
 import numpy as np
 from numpy.typing import ArrayLike
+from PIL import Image
 
 from spgrasp_ros.results import wrap_grasp_angle
 
@@ -79,7 +82,8 @@ class ObjectLabel:
 @dataclass
 class Frame:
     """One annotated image. ``load_image`` -> HxWx3 uint8 RGB; ``load_masks`` -> HxW int label image
-    (pixel = object id, 0 = background) or None; ``load_depth`` -> HxW float32 metres or None."""
+    (pixel = object id, 0 = background) or None; ``load_depth`` -> HxW float32 metres (NaN = no measurement)
+    or None."""
 
     name: str
     load_image: Callable[[], np.ndarray]
@@ -107,26 +111,42 @@ class Sequence:
 
 @dataclass
 class ReadReport:
-    """What a reader read and what it rejected, with reasons (nothing is skipped silently)."""
+    """What a reader read and what it rejected, with reasons (nothing is skipped silently).
 
-    read: int = 0
-    rejected: list[tuple[str, str]] = field(default_factory=list)  # (path, reason)
+    Items (the images, views or sequences a reader yields; ``unit`` names them) and annotations (rectangles,
+    grasp lines, rect rows) are counted apart: a bad rectangle rejects itself, not its image, and the
+    "mostly unreadable" rule of ``check`` counts items only.
+    """
+
+    unit: str = "images"
+    read: int = 0  # items read
+    rejected: list[tuple[str, str]] = field(default_factory=list)  # rejected items: (path, reason)
+    annotations: int = 0  # annotations read (those of the items read)
+    rejected_annotations: list[tuple[str, str]] = field(default_factory=list)  # (file:lines, reason)
 
     def reject(self, path: Path | str, reason: str) -> None:
         """Record a rejected item."""
         self.rejected.append((str(path), reason))
 
+    def reject_annotation(self, where: Path | str, reason: str) -> None:
+        """Record a rejected annotation (``where``: file and lines)."""
+        self.rejected_annotations.append((str(where), reason))
+
     def check(self, what: str, max_rejected_fraction: float = 0.5) -> None:
-        """Raise DatasetError when nothing was read or most items were rejected."""
+        """Raise DatasetError when no item was read or most items were rejected."""
         total = self.read + len(self.rejected)
         if self.read == 0 or len(self.rejected) > max_rejected_fraction * total:
-            first = f"; first: {self.rejected[0][0]}: {self.rejected[0][1]}" if self.rejected else ""
-            raise DatasetError(f"{what}: read {self.read} of {total} items{first}")
+            first = self.rejected[0] if self.rejected else \
+                self.rejected_annotations[0] if self.rejected_annotations else None
+            detail = f"; first rejected: {first[0]}: {first[1]}" if first else ""
+            raise DatasetError(f"{what}: read {self.read} of {total} {self.unit}{detail}")
 
     def summary(self) -> str:
-        """One line: counts, and the first rejections."""
-        text = f"read {self.read}, rejected {len(self.rejected)}"
-        for path, reason in self.rejected[:3]:
+        """Counts of items and annotations, then the first rejections of each."""
+        text = f"read {self.read} {self.unit}, rejected {len(self.rejected)}"
+        if self.annotations or self.rejected_annotations:
+            text += f"; annotations: read {self.annotations}, rejected {len(self.rejected_annotations)}"
+        for path, reason in self.rejected[:3] + self.rejected_annotations[:3]:
             text += f"\n  rejected {path}: {reason}"
         return text
 
@@ -146,6 +166,28 @@ def object_box(frame: Frame, object_id: int, masks: np.ndarray | None, size: tup
     corners = grasp_corners(grasps.centers, grasps.angles, grasps.widths, grasps.jaws).reshape(-1, 2)
     box = np.clip(np.concatenate([corners.min(0), corners.max(0)]), 0, [*size, *size])
     return box if box[2] > box[0] and box[3] > box[1] else None
+
+
+def check_image(path: Path) -> tuple[int, int]:
+    """(W, H) of an image file after checking that the whole file is intact (PIL ``verify``: structure and
+    checksums, without decoding the pixels); DatasetError naming the file when it is corrupt or truncated."""
+    try:
+        with Image.open(path) as image:
+            size = image.size
+            image.verify()
+    except (OSError, SyntaxError, ValueError) as error:  # PIL reports broken files with any of these
+        raise DatasetError(f"{path}: corrupt or truncated image ({error})") from error
+    return size
+
+
+def depth_metres(depth: np.ndarray, scale: float, path: Path | str) -> np.ndarray:
+    """A depth image times ``scale`` as [H, W] float32 metres, NaN where there is no measurement (a value
+    that is not finite or not positive: 0 in millimetre PNGs, -1 in Jacquard's stereo tiffs)."""
+    if depth.ndim != 2:
+        raise DatasetError(f"{path}: not a single-channel depth image (shape {list(depth.shape)})")
+    metres = depth.astype(np.float32) * np.float32(scale)
+    metres[~(np.isfinite(metres) & (metres > 0))] = np.nan
+    return metres
 
 
 def read_rgb(path: Path) -> np.ndarray:

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 import pytest
-from dataset_fixtures import DOWN_RIGHT_30, write_png, write_rgb
+from dataset_fixtures import DOWN_RIGHT_30, corrupt_file, truncate_file, write_png, write_rgb
 
 from spgrasp_ros.data.readers.graspnet import read_graspnet
 from spgrasp_ros.data.types import DatasetError
@@ -118,10 +118,16 @@ def test_bad_input_is_named(tmp_path):
     bad_rows[0, 2] = np.nan
     bad_rows[2, 2:4] = bad_rows[2, 0:2]  # open point at the centre
     write_view(camera_dir, 11, rows=bad_rows)
+    write_view(camera_dir, 12)
+    corrupt_file(camera_dir / "rgb" / "0012.png")
+    write_view(camera_dir, 13)
+    truncate_file(camera_dir / "label" / "0013.png")
     write_scene(root, 1, views=1, cam_k=False)
-    sequences, report = read_graspnet(root, scenes=[0, 1, 2], views=range(12))
-    reasons = dict(report.rejected)
+    sequences, report = read_graspnet(root, scenes=[0, 1, 2], views=range(14))
+    reasons = dict(report.rejected + report.rejected_annotations)
     assert report.read == 9 and [s.name for s in sequences] == ["scene_0000/kinect"]
+    assert "rgb/0012.png: corrupt or truncated image" in reasons[str(camera_dir / "0012")]
+    assert "label/0013.png: corrupt or truncated image" in reasons[str(camera_dir / "0013")]
     assert reasons[str(camera_dir / "0008")] == f"{camera_dir}: view 0008 lacks rect/0008.npy"
     assert reasons[str(camera_dir / "0009")] == \
         f"{camera_dir}: view 0009 lacks depth/0009.png, label/0009.png"
@@ -134,7 +140,7 @@ def test_bad_input_is_named(tmp_path):
     assert "no such folder (scene or camera missing)" in \
         reasons[str(root / "scenes" / "scene_0002" / "kinect")]
 
-    with pytest.raises(DatasetError, match=r"read 2 of 6 items"):  # views 8-10, and 11's bad rows, rejected
+    with pytest.raises(DatasetError, match=r"read 2 of 5 views"):  # views 8-10 rejected (11's bad rows apart)
         read_graspnet(root, scenes=[0], views=range(7, 12))
-    with pytest.raises(DatasetError, match=r"read 0 of 0 items"):
+    with pytest.raises(DatasetError, match=r"read 0 of 0 views"):
         read_graspnet(root, scenes=[])

@@ -10,6 +10,7 @@ from dataset_fixtures import (
     DOWN_RIGHT_30_ANGLE,
     DOWN_RIGHT_30_CENTER,
     corner_lines,
+    corrupt_file,
     write_png,
     write_rgb,
     write_text,
@@ -60,8 +61,9 @@ def test_reads_sequences_and_associates_instances(tmp_path):
                                                      "ARID20/table/top/seq08/result_2018-08-21-14-44-58"]
     assert report.read == 3
     annotation = sequence / "Annotations" / "result_2018-08-21-14-44-31.txt"
-    assert report.rejected == [(f"{annotation}:9-12",
-                                "rectangle centre (22.0, 27.0) lies on background in the instance mask")]
+    assert report.rejected == [] and report.annotations == 4
+    assert report.rejected_annotations == [(f"{annotation}:9-12",
+                                            "rectangle centre (22.0, 27.0) lies on background in the instance mask")]
 
     frame = sequences[0].frames[0]
     assert [o.object_id for o in frame.objects] == [1, 2] and sequences[0].object_ids() == [1, 2]
@@ -104,8 +106,12 @@ def test_bad_input_is_named(tmp_path):
     write_text(root / "Annotations" / "frame_12.txt", corner_lines(ALONG_X))  # annotation without image
     write_frame(root, "frame_13", "")  # empty annotation
     write_frame(root, "frame_14", corner_lines(BACKGROUND, [(60, 5), (60, 9), (70, 9), (70, 5)]))
+    write_frame(root, "frame_15", corner_lines(ocid_order(ALONG_X)))
+    corrupt_file(root / "rgb" / "frame_15.png")
+    write_frame(root, "frame_16", corner_lines(ocid_order(ALONG_X)))
+    write_png(root / "seg_mask_instances_combi" / "frame_16.png", np.ones((30, 20), np.uint8))
     sequences, report = read_ocid(tmp_path / "ocid")
-    reasons = dict(report.rejected)
+    reasons = dict(report.rejected + report.rejected_annotations)
     rgb = root / "rgb"
     assert report.read == 10 and len(sequences) == 1 and len(sequences[0].frames) == 10
     assert "no annotation Annotations/frame_10.txt" in reasons[str(rgb / "frame_10.png")]
@@ -116,9 +122,13 @@ def test_bad_input_is_named(tmp_path):
     annotation = root / "Annotations" / "frame_14.txt"
     assert "lies outside the image" in reasons[f"{annotation}:5-8"]
     assert "no rectangle on an object instance" in reasons[str(rgb / "frame_14.png")]
+    assert "frame_15.png: corrupt or truncated image" in reasons[str(rgb / "frame_15.png")]
+    assert reasons[str(rgb / "frame_16.png")].endswith("instance mask of 20x30 px for an image of 40x30 px")
+    assert len(report.rejected) == 6  # frames 10, 11, 13, 14, 15, 16; frame_12.txt is an annotation
 
     mostly_bad = tmp_path / "mostly_bad" / "seq01"
     write_frame(mostly_bad, "a", corner_lines(ocid_order(ALONG_X)))
     write_frame(mostly_bad, "b", corner_lines(BACKGROUND))
-    with pytest.raises(DatasetError, match=r"read 1 of 3 items"):
+    write_frame(mostly_bad, "c", corner_lines(BACKGROUND))
+    with pytest.raises(DatasetError, match=r"read 1 of 3 images"):
         read_ocid(tmp_path / "mostly_bad")

@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+from dataset_fixtures import corrupt_file, truncate_file
 
 from spgrasp_ros.data.recorded import SequenceWriter, read_recorded, read_sequence
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip, write_synthetic
@@ -36,7 +37,7 @@ def test_depth_and_camera_are_stored(tmp_path):
         w.write(np.zeros((20, 30, 3), np.uint8), [ObjectLabel(3, grasps)], depth_m=depth)
     sequence = read_sequence(tmp_path / "rec")
     loaded = sequence.frames[0].load_depth()
-    assert loaded[0, 0] == 0 and loaded[5, 5] == pytest.approx(0.75)
+    assert np.isnan(loaded[0, 0]) and loaded[5, 5] == pytest.approx(0.75)  # 0 on disk: no measurement
     assert sequence.meta["camera"]["fx"] == 100 and sequence.meta["fps"] == 15
     assert sequence.frames[0].objects[0].grasps.angles[0] == pytest.approx(0.5)
     with pytest.raises(FileExistsError):
@@ -68,3 +69,15 @@ def test_broken_folders_are_named(tmp_path):
     (folder / "sequence.json").write_text(json.dumps({**meta, "format": "other/9"}))
     with pytest.raises(DatasetError, match="format 'other/9'"):
         read_sequence(folder)
+
+
+def test_a_sequence_with_a_broken_frame_is_rejected_when_read(tmp_path):
+    folders = write_synthetic(tmp_path / "rec", 5, SynthConfig(frames=3, size=(64, 48)), progress=False)
+    truncate_file(folders[1] / "rgb" / "000002.png")
+    corrupt_file(folders[2] / "masks" / "000000.png")
+    sequences, report = read_recorded(tmp_path / "rec")
+    assert [s.name for s in sequences] == [folders[i].name for i in (0, 3, 4)] and report.read == 3
+    reasons = dict(report.rejected)
+    assert reasons[str(folders[1])].startswith(f"{folders[1] / 'rgb' / '000002.png'}: corrupt or truncated image")
+    assert reasons[str(folders[2])].startswith(f"{folders[2] / 'masks' / '000000.png'}: corrupt or truncated")
+    assert report.summary().startswith("read 3 sequences, rejected 2")

@@ -6,8 +6,9 @@ On disk (folders ``01/`` ... ``10/`` under the root; a flat folder works too; ``
     pcd0100cpos.txt    positive (graspable) rectangles: 4 lines "x y" per rectangle, one corner per line
     pcd0100cneg.txt    negative rectangles (not ground truth; not read)
     pcd0100.txt        point cloud (not read)
-    pcd0100d.tiff      optional float32 depth, made by GG-CNN's ``generate_cornell_depth.py`` from the point
-                       cloud: per pixel the Euclidean distance of the point in the cloud's unit, millimetres
+    pcd0100d.tiff      optional float32 depth in metres, made by GG-CNN's ``generate_cornell_depth.py`` from
+                       the point cloud (real files: median about 1.2, maximum about 2.0); pixels without a
+                       point (not finite or <= 0) load as NaN
 
 Convention. A corner line is "x y": x = column, y = row, in image pixels with the origin at the top-left
 (GG-CNN ``_gr_text_to_no`` reads x first and swaps to [row, col]). Corners are listed around the rectangle
@@ -19,8 +20,9 @@ mean of the corners, angle = direction of edge 0 -> 1 from +x toward +y (clockwi
 |edge 0 -> 1|, jaw = |edge 1 -> 2|.
 
 Each image is a one-frame Sequence holding one object, id 1 (Cornell has one object per image and no masks).
-Some released files contain NaN corners: that rectangle is rejected and counted. ``ReadReport.read`` counts
-frames; ``rejected`` lists rejected frames and rejected rectangles (``file:lines``).
+Some released files contain NaN corners: that rectangle is rejected and counted. ``ReadReport`` counts images
+(``read``, ``rejected``: an image is rejected when its file is corrupt or none of its rectangles is valid) and
+rectangles (``annotations``, ``rejected_annotations`` as ``file:lines``) apart.
 """
 
 from __future__ import annotations
@@ -32,12 +34,22 @@ import cv2
 import numpy as np
 
 from spgrasp_ros.data.readers.files import group_files
-from spgrasp_ros.data.types import DatasetError, Frame, GraspSet, ObjectLabel, ReadReport, Sequence, read_rgb
+from spgrasp_ros.data.types import (
+    DatasetError,
+    Frame,
+    GraspSet,
+    ObjectLabel,
+    ReadReport,
+    Sequence,
+    check_image,
+    depth_metres,
+    read_rgb,
+)
 from spgrasp_ros.grasps.rectangles import grasp_from_corners
 
 FILE_PATTERN = re.compile(r"^(pcd\d{4})(r\.png|cpos\.txt)$")  # pcdb* background images do not match
 IMAGE_SUFFIX, POSITIVE_SUFFIX, DEPTH_SUFFIX = "r.png", "cpos.txt", "d.tiff"
-DEPTH_SCALE = 0.001  # metres per unit of the generated depth tiffs (the point clouds are in millimetres)
+DEPTH_SCALE = 1.0  # metres per unit of the generated depth tiffs (they hold metres)
 OBJECT_ID = 1  # the single object of every Cornell image
 MIN_EDGE = 1e-6  # [px] shorter edges make a degenerate rectangle
 
@@ -67,7 +79,8 @@ def read_corner_file(path: Path, report: ReadReport) -> tuple[np.ndarray, list[i
     """[K, 4, 2] corners (x, y) of the well-formed rectangles of a Cornell-style file (4 lines each), and the
     line number of each one's first corner.
 
-    Malformed rectangles are rejected into ``report`` as ``path:first-last line``; an empty file raises.
+    Malformed rectangles are rejected into ``report`` (``reject_annotation``) as ``path:first-last line``; an
+    empty file raises.
     """
     try:
         lines = path.read_text().splitlines()
@@ -84,7 +97,7 @@ def read_corner_file(path: Path, report: ReadReport) -> tuple[np.ndarray, list[i
             rectangles.append(_parse_corners(block))
             first_lines.append(start + 1)
         except ValueError as error:
-            report.reject(f"{path}:{start + 1}-{start + len(block)}", str(error))
+            report.reject_annotation(f"{path}:{start + 1}-{start + len(block)}", str(error))
     return np.asarray(rectangles, dtype=np.float64).reshape(-1, 4, 2), first_lines
 
 
@@ -95,26 +108,27 @@ def grasps_from_corners(corners: np.ndarray) -> GraspSet:
 
 
 def read_depth_tiff(path: Path, scale: float) -> np.ndarray | None:
-    """A float depth tiff times ``scale`` as float32 metres; None when the file does not exist."""
+    """A float depth tiff times ``scale`` as float32 metres (NaN = no measurement, ``types.depth_metres``);
+    None when the file does not exist."""
     if not path.is_file():
         return None
     depth = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-    if depth is None or depth.ndim != 2:
-        raise DatasetError(f"{path}: not a single-channel depth image")
-    return depth.astype(np.float32) * np.float32(scale)
+    if depth is None:
+        raise DatasetError(f"{path}: not a readable depth image")
+    return depth_metres(depth, scale, path)
 
 
 def _read_item(folder: Path, stem: str, files: dict[str, Path], depth_scale: float,
                report: ReadReport) -> Sequence:
     """One image and its positive rectangles as a one-frame Sequence; DatasetError when unusable."""
-    if IMAGE_SUFFIX not in files:
-        raise DatasetError(f"{files[POSITIVE_SUFFIX]}: annotation without its image {stem}{IMAGE_SUFFIX}")
     if POSITIVE_SUFFIX not in files:
         raise DatasetError(f"{files[IMAGE_SUFFIX]}: no {stem}{POSITIVE_SUFFIX} (positive rectangles)")
+    image, depth = files[IMAGE_SUFFIX], folder / f"{stem}{DEPTH_SUFFIX}"
+    check_image(image)
     corners, _ = read_corner_file(files[POSITIVE_SUFFIX], report)
     if len(corners) == 0:
         raise DatasetError(f"{files[POSITIVE_SUFFIX]}: no valid rectangle")
-    image, depth = files[IMAGE_SUFFIX], folder / f"{stem}{DEPTH_SUFFIX}"
+    report.annotations += len(corners)
     frame = Frame(name=stem, load_image=lambda p=image: read_rgb(p),
                   objects=[ObjectLabel(OBJECT_ID, grasps_from_corners(corners))],
                   load_depth=lambda p=depth: read_depth_tiff(p, depth_scale))
@@ -124,9 +138,9 @@ def _read_item(folder: Path, stem: str, files: dict[str, Path], depth_scale: flo
 def read_cornell(root: str | Path, depth_scale: float = DEPTH_SCALE) -> tuple[list[Sequence], ReadReport]:
     """Every annotated image under ``root`` as a one-frame Sequence (sorted by name), and the read report.
 
-    ``depth_scale``: metres per unit of the optional ``pcdNNNNd.tiff`` files (default: millimetres).
+    ``depth_scale``: metres per unit of the optional ``pcdNNNNd.tiff`` files (default 1: they hold metres).
     """
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     items = group_files(root, "pcd*", FILE_PATTERN)
@@ -134,6 +148,9 @@ def read_cornell(root: str | Path, depth_scale: float = DEPTH_SCALE) -> tuple[li
         raise DatasetError(f"{root}: no Cornell files (pcdNNNNr.png, pcdNNNNcpos.txt) found")
     report, sequences = ReadReport(), []
     for (folder, stem), files in sorted(items.items(), key=lambda item: (item[0][1], str(item[0][0]))):
+        if IMAGE_SUFFIX not in files:  # an annotation, not an image: it does not count against the images
+            report.reject_annotation(files[POSITIVE_SUFFIX], f"annotation without its image {stem}{IMAGE_SUFFIX}")
+            continue
         try:
             sequences.append(_read_item(folder, stem, files, depth_scale, report))
             report.read += 1

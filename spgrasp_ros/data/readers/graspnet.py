@@ -24,8 +24,10 @@ background; ``load_masks`` returns that label image, ``load_depth`` metres.
 The 256 views of one scene and camera are one Sequence (the camera moves along a trajectory), frames in
 view order named ``scene_NNNN/<camera>/VVVV``. The grasps must be in ``Frame.objects``, so the rect files of
 the requested scenes and views are read when the dataset is read (pass ``scenes`` / ``views`` to bound that);
-images, depth and labels load lazily. An object with no grasp left in a view is not listed in that frame.
-``ReadReport.read`` counts views; ``rejected`` lists rejected scenes, views, and rect files with bad rows.
+images, depth and labels load lazily (depth as metres, NaN where the PNG holds 0). An object with no grasp
+left in a view is not listed in that frame. ``ReadReport`` counts views (``read``, ``rejected``: rejected
+scenes and views, e.g. a corrupt image or a label image of another size) and rect rows (``annotations``;
+``rejected_annotations``: one entry per rect file with bad rows) apart.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ from spgrasp_ros.data.types import (
     ObjectLabel,
     ReadReport,
     Sequence,
+    check_image,
+    depth_metres,
     read_label_image,
     read_rgb,
 )
@@ -57,8 +61,8 @@ VIEW_FILES = {"rgb": "png", "depth": "png", "label": "png", "rect": "npy"}  # pe
 
 
 def _load_depth(path: Path) -> np.ndarray:
-    """uint16 millimetre depth as float32 metres."""
-    return read_label_image(path).astype(np.float32) * np.float32(DEPTH_SCALE)
+    """uint16 millimetre depth as float32 metres (NaN = no measurement)."""
+    return depth_metres(read_label_image(path), DEPTH_SCALE, path)
 
 
 def _load_rect_rows(path: Path) -> np.ndarray:
@@ -80,10 +84,11 @@ def rect_rows_to_objects(rows: np.ndarray, min_score: float | None, where: Path,
     half_width = np.linalg.norm(half_opening, axis=1)
     valid = np.all(np.isfinite(rows), axis=1) & (half_width > 0) & (rows[:, 4] > 0)
     if not np.all(valid):
-        report.reject(where, f"{np.count_nonzero(~valid)} of {len(rows)} rows with non-finite values, "
+        report.reject_annotation(where, f"{np.count_nonzero(~valid)} of {len(rows)} rows with non-finite values, "
                              "open point at the centre or non-positive height")
     keep = valid if min_score is None else valid & (rows[:, 5] >= min_score)
     rows, half_opening, half_width = rows[keep], half_opening[keep], half_width[keep]
+    report.annotations += len(rows)
     ids = np.round(rows[:, 6]).astype(np.int64) + OBJECT_ID_OFFSET
     objects = []
     for object_id in np.unique(ids):
@@ -100,6 +105,10 @@ def _read_view(folder: Path, name: str, view: int, min_score: float | None, repo
     missing = [f"{kind}/{p.name}" for kind, p in paths.items() if not p.is_file()]
     if missing:
         raise DatasetError(f"{folder}: view {view:04d} lacks {', '.join(missing)}")
+    size = check_image(paths["rgb"])
+    if (label_size := check_image(paths["label"])) != size:
+        raise DatasetError(f"{paths['label']}: label image of {label_size[0]}x{label_size[1]} px for an image of "
+                           f"{size[0]}x{size[1]} px")
     objects = rect_rows_to_objects(_load_rect_rows(paths["rect"]), min_score, paths["rect"], report)
     return Frame(name=f"{name}/{view:04d}", load_image=lambda p=paths["rgb"]: read_rgb(p), objects=objects,
                  load_masks=lambda p=paths["label"]: read_label_image(p),
@@ -165,11 +174,11 @@ def read_graspnet(root: str | Path, camera: str = "kinect", scenes: Iterable[int
     """
     if camera not in CAMERAS:
         raise ValueError(f"camera must be one of {CAMERAS}, got {camera!r}")
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     view_ids = list(range(VIEWS_PER_SCENE)) if views is None else [int(v) for v in views]
-    report, sequences = ReadReport(), []
+    report, sequences = ReadReport(unit="views"), []
     for scene in _scene_ids(root, scenes):
         sequence = _read_scene(root, scene, camera, view_ids, min_score, report)
         if sequence is not None:

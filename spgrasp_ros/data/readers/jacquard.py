@@ -6,7 +6,7 @@ On disk (``Jacquard_Dataset_<k>/`` parts under the root, or object folders direc
     <object id>/<n>_<object id>_grasps.txt           one grasp per line: "x;y;theta;w;h"
     <object id>/<n>_<object id>_mask.png             object mask (0 background, non-zero object)
     <object id>/<n>_<object id>_perfect_depth.tiff   optional float32 rendered depth
-    <object id>/<n>_<object id>_stereo_depth.tiff    optional float32 simulated stereo depth
+    <object id>/<n>_<object id>_stereo_depth.tiff    optional float32 simulated stereo depth, -1 = no match
 
 Convention. In a grasp line x, y is the centre in image pixels (x = column, y = row, origin top-left),
 theta the angle in degrees, w the opening (jaw to jaw) and h the jaw size; the dataset notes that y points
@@ -16,12 +16,14 @@ down so the angle is mirrored with respect to the usual anti-clockwise one. GG-C
 is the package's direction. So: centre = (x, y), angle = radians(theta) wrapped to [-pi/2, pi/2),
 width = w, jaw = h. Lines repeating one grasp with several jaw sizes are all kept (each is a labelled grasp).
 
-Depth tiffs are float32 and returned as stored times ``depth_scale`` (default 1: taken to be metres; the
-unit was not confirmed from a public source here).
+Depth tiffs are float32 and returned as stored times ``depth_scale`` (default 1: taken to be metres), with
+NaN where there is no measurement: the stereo tiffs mark those pixels -1 (every value that is not finite or
+not positive loads as NaN, ``types.depth_metres``).
 
 Each image is a one-frame Sequence holding one object, id 1; ``load_masks`` gives the mask as an int label
-image (object pixels = 1). ``ReadReport.read`` counts frames; ``rejected`` lists rejected frames and rejected
-grasp lines (``file:line``).
+image (object pixels = 1). ``ReadReport`` counts images (``read``, ``rejected``: a corrupt image or mask, a
+mask of another size, or no valid grasp line) and grasp lines (``annotations``, ``rejected_annotations`` as
+``file:line``) apart.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from spgrasp_ros.data.types import (
     ObjectLabel,
     ReadReport,
     Sequence,
+    check_image,
     read_label_image,
     read_rgb,
 )
@@ -83,7 +86,7 @@ def read_grasp_file(path: Path, report: ReadReport) -> GraspSet:
         try:
             rows.append(_parse_grasp_line(text))
         except ValueError as error:
-            report.reject(f"{path}:{number}", str(error))
+            report.reject_annotation(f"{path}:{number}", str(error))
     if not any(text.strip() for text in lines):
         raise DatasetError(f"{path}: empty annotation file")
     if not rows:
@@ -106,14 +109,17 @@ def _order(item: tuple[tuple[Path, str], dict]) -> tuple[str, int, str]:
 def _read_item(folder: Path, stem: str, files: dict[str, Path], masks: bool, depth: str | None,
                depth_scale: float, report: ReadReport) -> Sequence:
     """One image with its grasps as a one-frame Sequence; DatasetError when unusable."""
-    if IMAGE not in files:
-        raise DatasetError(f"{files[GRASPS]}: grasp file without its image {stem}_{IMAGE}")
     if GRASPS not in files:
         raise DatasetError(f"{files[IMAGE]}: no {stem}_{GRASPS}")
     mask_path = folder / f"{stem}_{MASK}"
     if masks and not mask_path.is_file():
         raise DatasetError(f"{files[IMAGE]}: no {stem}_{MASK}")
+    size = check_image(files[IMAGE])
+    if masks and (mask_size := check_image(mask_path)) != size:
+        raise DatasetError(f"{mask_path}: mask of {mask_size[0]}x{mask_size[1]} px for an image of "
+                           f"{size[0]}x{size[1]} px")
     grasps = read_grasp_file(files[GRASPS], report)
+    report.annotations += len(grasps)
     depth_path = folder / f"{stem}_{DEPTH_FILES[depth]}" if depth else None
     frame = Frame(
         name=stem, load_image=lambda p=files[IMAGE]: read_rgb(p), objects=[ObjectLabel(OBJECT_ID, grasps)],
@@ -135,7 +141,7 @@ def read_jacquard(root: str | Path, masks: bool = True,
     """
     if depth is not None and depth not in DEPTH_FILES:
         raise ValueError(f"depth must be one of {sorted(DEPTH_FILES)} or None, got {depth!r}")
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     items = group_files(root, "*_*_*", FILE_PATTERN)
@@ -143,6 +149,9 @@ def read_jacquard(root: str | Path, masks: bool = True,
         raise DatasetError(f"{root}: no Jacquard files (<n>_<id>_RGB.png, <n>_<id>_grasps.txt) found")
     report, sequences = ReadReport(), []
     for (folder, stem), files in sorted(items.items(), key=_order):
+        if IMAGE not in files:  # an annotation, not an image: it does not count against the images
+            report.reject_annotation(files[GRASPS], f"grasp file without its image {stem}_{IMAGE}")
+            continue
         try:
             sequences.append(_read_item(folder, stem, files, masks, depth, depth_scale, report))
             report.read += 1

@@ -28,8 +28,10 @@ boxes); a COCO converter for both datasets swaps width and height between Cornel
 corner 1 (``closing_edge_start``) and converted as Cornell's: centre = mean of the corners, angle =
 direction of edge 1 -> 2 from +x toward +y (clockwise on screen), width = |edge 1 -> 2|, jaw = |edge 0 -> 1|.
 
-Each sequence folder is one Sequence, frames in file-name (= time) order. ``ReadReport.read`` counts frames;
-``rejected`` lists rejected frames and rejected rectangles.
+Each sequence folder is one Sequence, frames in file-name (= time) order. ``ReadReport`` counts images
+(``read``, ``rejected``: a missing or corrupt file, a mask of another size, no rectangle on an object) and
+rectangles (``annotations``, ``rejected_annotations``, with annotation files that have no image) apart.
+Depth loads as float32 metres with NaN where there is no measurement (0 in the PNGs).
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ from spgrasp_ros.data.types import (
     ObjectLabel,
     ReadReport,
     Sequence,
+    check_image,
+    depth_metres,
     read_label_image,
     read_rgb,
 )
@@ -57,10 +61,10 @@ CLOSING_EDGE_START = 1  # the corner where OCID's closing edge starts (corner 1 
 
 
 def _load_depth(path: Path) -> np.ndarray | None:
-    """uint16 millimetre depth as float32 metres; None when the frame has no depth file."""
+    """uint16 millimetre depth as float32 metres (NaN = no measurement); None when the frame has no depth file."""
     if not path.is_file():
         return None
-    return read_label_image(path).astype(np.float32) * np.float32(DEPTH_SCALE)
+    return depth_metres(read_label_image(path), DEPTH_SCALE, path)
 
 
 def _assign_to_instances(grasps: GraspSet, first_lines: list[int], instances: np.ndarray, where: Path,
@@ -73,7 +77,7 @@ def _assign_to_instances(grasps: GraspSet, first_lines: list[int], instances: np
         label = int(instances[row, col]) if 0 <= row < height and 0 <= col < width else -1
         if label <= 0:
             place = "outside the image" if label < 0 else "on background in the instance mask"
-            report.reject(f"{where}:{first_lines[index]}-{first_lines[index] + 3}",
+            report.reject_annotation(f"{where}:{first_lines[index]}-{first_lines[index] + 3}",
                           f"rectangle centre ({x:.1f}, {y:.1f}) lies {place}")
             continue
         owners.setdefault(label, []).append(index)
@@ -93,14 +97,19 @@ def _read_frame(folder: Path, name: str, image: Path, closing_edge_start: int, r
         raise DatasetError(f"{image}: no annotation {ANNOTATION_DIR}/{annotation.name}")
     if not mask_path.is_file():
         raise DatasetError(f"{image}: no instance mask {INSTANCE_DIR}/{image.name}")
+    width, height = check_image(image)
+    instances = read_label_image(mask_path)
+    if instances.shape != (height, width):
+        raise DatasetError(f"{mask_path}: instance mask of {instances.shape[1]}x{instances.shape[0]} px for an "
+                           f"image of {width}x{height} px")
     corners, first_lines = read_corner_file(annotation, report)
     grasps = grasps_from_corners(np.roll(corners, -closing_edge_start, axis=1))
-    instances = read_label_image(mask_path)
     owners = _assign_to_instances(grasps, first_lines, instances, annotation, report)
     if not owners:
         raise DatasetError(f"{annotation}: no rectangle on an object instance")
     present = sorted(int(i) for i in np.unique(instances) if i > 0)
     objects = [ObjectLabel(i, _subset(grasps, owners.get(i, []))) for i in present]
+    report.annotations += sum(len(o.grasps) for o in objects)
     depth = folder / DEPTH_DIR / image.name
     return Frame(name=f"{name}/{image.stem}", load_image=lambda p=image: read_rgb(p), objects=objects,
                  load_masks=lambda p=mask_path: read_label_image(p),
@@ -118,8 +127,8 @@ def _read_sequence(folder: Path, name: str, closing_edge_start: int, report: Rea
             report.reject(image, str(error))
     orphans = {p.stem for p in (folder / ANNOTATION_DIR).glob("*.txt")} - {p.stem for p in images}
     for stem in sorted(orphans):
-        report.reject(folder / ANNOTATION_DIR / f"{stem}.txt",
-                      f"annotation without its image {RGB_DIR}/{stem}.png")
+        report.reject_annotation(folder / ANNOTATION_DIR / f"{stem}.txt",
+                                 f"annotation without its image {RGB_DIR}/{stem}.png")
     return Sequence(name, frames, meta={"source": "ocid", "path": str(folder)}) if frames else None
 
 
@@ -132,7 +141,7 @@ def read_ocid(root: str | Path,
     """
     if closing_edge_start not in range(4):
         raise ValueError(f"closing_edge_start must be a corner index 0..3, got {closing_edge_start}")
-    root = Path(root)
+    root = Path(root).expanduser()
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder")
     folders = sorted({p.parent for p in root.rglob(RGB_DIR) if p.is_dir()})
