@@ -100,6 +100,26 @@ def _cmd_synth(args: argparse.Namespace) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace) -> int:
+    """``spgrasp eval``; an error prints one line naming what and where (``--debug``: the traceback)."""
+    try:
+        return _run_eval(args)
+    except Exception as error:  # noqa: BLE001 - every failure is reported in one line; --debug re-raises
+        if args.debug:
+            raise
+        print(f"spgrasp eval: {_one_line(error)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(error: Exception) -> str:
+    """An exception as one line: its message (dataset, value and file errors name what and where), with the
+    type and a pointer to ``--debug`` for anything else."""
+    text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, (ValueError, OSError)):  # DatasetError, CheckpointError, FileNotFoundError ...
+        return text
+    return f"{type(error).__name__}: {text} (--debug shows the traceback)"
+
+
+def _run_eval(args: argparse.Namespace) -> int:
     import dataclasses
     from pathlib import Path
 
@@ -107,8 +127,14 @@ def _cmd_eval(args: argparse.Namespace) -> int:
 
     from spgrasp_ros.evaluation.evaluate import evaluate, parse_data_spec
     from spgrasp_ros.evaluation.plots import write_results
+    from spgrasp_ros.evaluation.tally import SINGLE_IMAGE
     from spgrasp_ros.tracker.build import load_tracker
 
+    try:
+        intervals = tuple(int(v) for v in args.intervals.split(","))
+    except ValueError:
+        raise ValueError(f"--intervals {args.intervals!r}: expected integers such as 0,8,1") from None
+    splits = dict(parse_data_spec(spec) for spec in args.data)  # before the model: bad data fails fast
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
     base = TrackerConfig.paper() if args.paper else TrackerConfig()
@@ -116,25 +142,29 @@ def _cmd_eval(args: argparse.Namespace) -> int:
              "readout_window": args.readout_window}
     settings = base.with_settings({k: v for k, v in flags.items() if v is not None})
     # --n-hist: the same weights with another memory length; 0: the no-memory ablation
-    tracker = load_tracker(args.checkpoint, args.device, settings, n_hist=args.n_hist)
+    checkpoint = os.path.expanduser(args.checkpoint)
+    tracker = load_tracker(checkpoint, args.device, settings, n_hist=args.n_hist)
     config = tracker.model_config
-    splits = dict(parse_data_spec(spec) for spec in args.data)
-    intervals = tuple(int(v) for v in args.intervals.split(","))
     results = evaluate(tracker, splits, intervals)
-    meta = {"checkpoint": args.checkpoint, "model_config": config.to_dict(), "data": args.data,
+    meta = {"checkpoint": checkpoint, "model_config": config.to_dict(), "data": args.data,
             "device": str(tracker.device), "threads": torch.get_num_threads(),
             "tracker": dataclasses.asdict(settings), "precision": tracker.precision}
-    paths = write_results(results, Path(args.out), meta)
+    paths = write_results(results, Path(args.out).expanduser(), meta)
     for split, cells in results.items():
         for cell, figures in cells.items():
-            accuracy = figures["grasp_accuracy"]
+            accuracy, unreadable = figures["grasp_accuracy"], figures["unreadable_frames"]
+            if unreadable:
+                first = unreadable[0]
+                print(f"{split:24s} {cell:12s} {len(unreadable)} unreadable frames skipped; first: "
+                      f"{first['frame']}: {first['reason']}")
             if accuracy is None:
                 print(f"{split:24s} {cell:12s} nothing scored")
                 continue
+            mask_iou = "-" if figures["mask_iou"] is None else f"{figures['mask_iou']:.3f}"
             print(f"{split:24s} {cell:12s} grasp accuracy {100 * accuracy:5.1f} % over {figures['scored']} "
-                  f"object-frames, mask IoU {figures['mask_iou'] or 0:.3f}, "
-                  f"lost {100 * (figures['lost_rate'] or 0):.1f} %")
-            print(f"{'':37s}{_tracking_line(figures)}")
+                  f"object-frames, mask IoU {mask_iou}, lost {100 * (figures['lost_rate'] or 0):.1f} %")
+            if cell != SINGLE_IMAGE:  # the tracking figures describe videos
+                print(f"{'':37s}{_tracking_line(figures)}")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -219,13 +249,17 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation = commands.add_parser("eval", help="grasp accuracy of a checkpoint per split and prompt interval")
     evaluation.add_argument("--checkpoint", default="demo", help="SPGrasp checkpoint file or bundled name (demo)")
     evaluation.add_argument("--data", action="append", default=None, metavar="SPEC",
-                            help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or <kind>:<path> with kind "
-                                 "recorded|cornell|jacquard|ocid|graspnet (repeatable; default synthetic held-out)")
+                            help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or "
+                                 "<kind>:<path>[:key=value,...] with kind recorded|cornell|jacquard|ocid|graspnet and "
+                                 "the reader's options, e.g. jacquard:~/jacquard:masks=false,depth=stereo "
+                                 "(repeatable; default synthetic held-out)")
     evaluation.add_argument("--suite", action="append", default=None, metavar="NAME",
                             help="a named synthetic suite on its own held-out seeds (repeatable; 'all' = every "
                                  "suite; the same as --data suite:NAME); see spgrasp_ros/presets/synth/suites.yaml")
     evaluation.add_argument("--suite-sequences", type=int, help="sequences per suite (default: the suite's)")
-    evaluation.add_argument("--intervals", default="0,8,1", help="prompt intervals (0 = first frame only)")
+    evaluation.add_argument("--intervals", default="0,8,1",
+                            help="prompt intervals of video splits (0 = first frame only); single-image datasets "
+                                 "are evaluated once")
     evaluation.add_argument("--n-hist", type=int, help="override the memory length (0: no-memory ablation)")
     evaluation.add_argument("--paper", action="store_true",
                             help="the plain model of the paper (TrackerConfig.paper(): no search window, overlapping "
@@ -243,6 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:N")
     evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")
+    evaluation.add_argument("--debug", action="store_true", help="on an error, the traceback instead of one line")
     evaluation.set_defaults(run=_cmd_eval, data=None)
     return parser
 

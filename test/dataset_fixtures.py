@@ -70,3 +70,14 @@ def corrupt_file(path: Path) -> Path:
     data[middle:middle + 4] = bytes(b ^ 0xFF for b in data[middle:middle + 4])
     path.write_bytes(bytes(data))
     return path
+
+
+def write_cornell(folder: Path, count: int) -> list[Path]:
+    """A Cornell folder of ``count`` images (pcd0001r.png ...), each with two positive rectangles in
+    pcdNNNNcpos.txt; returns the image paths."""
+    images = []
+    for number in range(1, count + 1):
+        images.append(folder / f"pcd{number:04d}r.png")
+        write_rgb(images[-1], seed=number)
+        write_text(folder / f"pcd{number:04d}cpos.txt", corner_lines(DOWN_RIGHT_30, ALONG_X))
+    return images

@@ -1,7 +1,8 @@
 """The standard grasp-rectangle metric (Jiang et al. 2011; used by SPGrasp, Mei et al. 2025, Sec. IV).
 
 A predicted grasp is correct when, for at least one ground-truth rectangle of the same object, the angle
-difference is below 30 degrees (modulo 180) and the rectangle IoU (Jaccard index) is above 0.25.
+difference is below 30 degrees (modulo 180) and the rectangle IoU (Jaccard index) is above 0.25. A prediction
+with a non-finite corner or angle (NaN) matches nothing: it counts as wrong.
 """
 
 from __future__ import annotations
@@ -22,14 +23,22 @@ class RectangleMetric:
 
     def match_matrix(self, pred_corners: np.ndarray, pred_angles: np.ndarray,
                      gt_corners: np.ndarray, gt_angles: np.ndarray) -> np.ndarray:
-        """[N, M] bool: prediction n matches ground truth m. Corners [N|M, 4, 2], angles [N|M] rad."""
-        pred_corners = np.asarray(pred_corners).reshape(-1, 4, 2)
-        gt_corners = np.asarray(gt_corners).reshape(-1, 4, 2)
-        if len(pred_corners) == 0 or len(gt_corners) == 0:
-            return np.zeros((len(pred_corners), len(gt_corners)), dtype=bool)
-        close_angle = angle_difference(np.reshape(pred_angles, (-1, 1)), np.reshape(gt_angles, (1, -1))) \
+        """[N, M] bool: prediction n matches ground truth m. Corners [N|M, 4, 2], angles [N|M] rad; rows with
+        a non-finite value (either side) match nothing."""
+        pred_corners = np.asarray(pred_corners, dtype=np.float64).reshape(-1, 4, 2)
+        gt_corners = np.asarray(gt_corners, dtype=np.float64).reshape(-1, 4, 2)
+        pred_angles = np.asarray(pred_angles, dtype=np.float64).reshape(-1)
+        gt_angles = np.asarray(gt_angles, dtype=np.float64).reshape(-1)
+        matches = np.zeros((len(pred_corners), len(gt_corners)), dtype=bool)
+        pred_ok = np.isfinite(pred_corners).all(axis=(1, 2)) & np.isfinite(pred_angles)
+        gt_ok = np.isfinite(gt_corners).all(axis=(1, 2)) & np.isfinite(gt_angles)
+        if not pred_ok.any() or not gt_ok.any():
+            return matches
+        close_angle = angle_difference(pred_angles[pred_ok, None], gt_angles[None, gt_ok]) \
             < np.deg2rad(self.angle_threshold_deg)
-        return close_angle & (rectangle_iou(pred_corners, gt_corners) > self.iou_threshold)
+        iou = rectangle_iou(pred_corners[pred_ok], gt_corners[gt_ok])
+        matches[np.ix_(pred_ok, gt_ok)] = close_angle & (iou > self.iou_threshold)
+        return matches
 
     def is_correct(self, pred_corners: np.ndarray, pred_angles: np.ndarray,
                    gt_corners: np.ndarray, gt_angles: np.ndarray) -> np.ndarray:

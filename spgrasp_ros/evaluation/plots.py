@@ -1,4 +1,8 @@
-"""The plots of ``spgrasp eval``: accuracy per prompt interval, recovery after occlusion, tracking figures."""
+"""The plots of ``spgrasp eval``: accuracy per prompt interval, recovery after occlusion, tracking figures.
+
+Splits of single images (the ``single_image`` cell) appear in the accuracy plot only: recovery after occlusion
+and the tracking figures are drawn for the video splits, and not at all when there is nothing to draw.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from pathlib import Path
 
 import numpy as np
 
-from spgrasp_ros.evaluation.tally import NEVER_OCCLUDED, REACQUIRE_WITHIN
+from spgrasp_ros.evaluation.tally import NEVER_OCCLUDED, REACQUIRE_WITHIN, SINGLE_IMAGE
 
 
 def plot_results(results: dict, out_dir: Path) -> list[Path]:
-    """accuracy_vs_prompt_interval.png, accuracy_vs_frames_since_occlusion.png and tracking_figures.png."""
+    """accuracy_vs_prompt_interval.png, and for video splits accuracy_vs_frames_since_occlusion.png (when an
+    object reappeared) and tracking_figures.png; a plot not drawn is removed from ``out_dir`` (a stale one
+    of an earlier run would mislead)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -20,30 +26,40 @@ def plot_results(results: dict, out_dir: Path) -> list[Path]:
     paths = []
     fig, ax = plt.subplots(figsize=(7, 4))
     splits = list(results)
-    intervals = list(next(iter(results.values()))) if results else []
+    cells = list(dict.fromkeys(cell for split in splits for cell in results[split]))  # in order, each once
     width = 0.8 / max(1, len(splits))
     for s, split in enumerate(splits):
-        values = [(results[split][k]["grasp_accuracy"] or 0.0) * 100 for k in intervals]
-        ax.bar(np.arange(len(intervals)) + s * width, values, width, label=split)
-    labels = {"interval_0": "first frame only", "interval_1": "every frame"}
-    ax.set_xticks(np.arange(len(intervals)) + width * (len(splits) - 1) / 2,
-                  [labels.get(k, f"every {k.split('_')[1]} frames") for k in intervals])
+        present = [i for i, cell in enumerate(cells) if cell in results[split]]
+        values = [(results[split][cells[i]]["grasp_accuracy"] or 0.0) * 100 for i in present]
+        ax.bar(np.array(present) + s * width, values, width, label=split)
+    labels = {"interval_0": "first frame only", "interval_1": "every frame", SINGLE_IMAGE: "single images"}
+    ax.set_xticks(np.arange(len(cells)) + width * (len(splits) - 1) / 2,
+                  [labels.get(k, f"every {k.split('_')[1]} frames") for k in cells])
     paths.append(_save_accuracy_plot(fig, ax, "Accuracy vs prompt interval (IoU > 0.25, angle < 30 deg)",
                                      out_dir / "accuracy_vs_prompt_interval.png"))
 
-    fig, ax = plt.subplots(figsize=(7, 4))
+    occlusion_path, tracking_path = out_dir / "accuracy_vs_frames_since_occlusion.png", out_dir / "tracking_figures.png"
+    occlusion_path.unlink(missing_ok=True)
+    tracking_path.unlink(missing_ok=True)
+    recovery = {}  # split -> {frames since the object reappeared: accuracy cell} of the first-frame prompt
     for split in splits:
-        cells = results[split].get("interval_0", {}).get("accuracy_by_frames_since_occlusion", {})
-        after = sorted((int(k), v) for k, v in cells.items() if int(k) >= 0)
-        if after:
-            ax.plot([k for k, _ in after], [v["accuracy"] * 100 for _, v in after], marker="o", label=split)
-        if str(NEVER_OCCLUDED) in cells:
-            ax.axhline(cells[str(NEVER_OCCLUDED)]["accuracy"] * 100, linestyle="--", alpha=0.6,
-                       label=f"{split}: never occluded")
-    ax.set_xlabel("frames since the object reappeared")
-    paths.append(_save_accuracy_plot(fig, ax, "Recovery after occlusion (prompt on the first frame only)",
-                                     out_dir / "accuracy_vs_frames_since_occlusion.png"))
-    paths.append(plot_tracking_figures(results, out_dir / "tracking_figures.png"))
+        histogram = results[split].get("interval_0", {}).get("accuracy_by_frames_since_occlusion", {})
+        recovery[split] = {int(k): v for k, v in histogram.items()}
+    if any(k >= 0 for by_k in recovery.values() for k in by_k):
+        fig, ax = plt.subplots(figsize=(7, 4))
+        for split, by_k in recovery.items():
+            after = sorted((k, v["accuracy"]) for k, v in by_k.items() if k >= 0)
+            if after:
+                ax.plot([k for k, _ in after], [a * 100 for _, a in after], marker="o", label=split)
+            if NEVER_OCCLUDED in by_k:
+                ax.axhline(by_k[NEVER_OCCLUDED]["accuracy"] * 100, linestyle="--", alpha=0.6,
+                           label=f"{split}: never occluded")
+        ax.set_xlabel("frames since the object reappeared")
+        paths.append(_save_accuracy_plot(fig, ax, "Recovery after occlusion (prompt on the first frame only)",
+                                         occlusion_path))
+    videos = {split: figures for split, figures in results.items() if SINGLE_IMAGE not in figures}
+    if videos:
+        paths.append(plot_tracking_figures(videos, tracking_path))
     return paths
 
 

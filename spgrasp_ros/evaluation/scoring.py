@@ -19,6 +19,11 @@ from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.results import FrameResult, Grasp, wrap_grasp_angle
 
 
+def _finite(grasp: Grasp) -> bool:
+    """Are the grasp's centre, angle, width and jaw size all finite?"""
+    return bool(np.all(np.isfinite([*grasp.center, grasp.angle, grasp.width, grasp.jaw_size])))
+
+
 @dataclass(frozen=True)
 class ScoringConfig:
     """Thresholds of the tracking figures (``tally`` module notes)."""
@@ -62,6 +67,8 @@ class SequenceScorer:
                 continue
             state, predicted_mask = states[self.mapping[label.object_id]]
             best = result.best_grasp(state.id)
+            if best is not None and not _finite(best):
+                best = None  # a NaN grasp is no grasp: wrong, and it cannot be on an object or move
             self._identity(label.object_id, masks, best, predicted_mask)
             if not label.visible:
                 self._hidden(label.object_id, t, state.visible)

@@ -17,7 +17,9 @@
 - ``best_grasp``: on slow objects (ground-truth motion at most ``ScoringConfig.slow_speed_px`` per frame), the
   best grasp's per-frame motion beyond the object's own (its centre's residual in px, its angle's in degrees);
   a residual above the switch thresholds is a best-grasp switch (``switches_per_100`` frame pairs), the others
-  give the jitter figures.
+  give the jitter figures;
+- ``unreadable_frames``: frames skipped because their files could not be loaded during the run, each with the
+  reason (``{"frame", "reason"}``).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import numpy as np
 from spgrasp_ros.timing import summarise
 
 NEVER_OCCLUDED = -1  # key of the "frames since occlusion" histogram for objects never hidden so far
+SINGLE_IMAGE = "single_image"  # the one cell of a split of single images (prompt intervals apply to videos)
 REACQUIRE_WITHIN = 3  # [frames] the delay reported as "reacquired within" (issue target: 3 frames)
 
 
@@ -62,6 +65,7 @@ class Tally:
     jitter_deg: list[float] = field(default_factory=list)
     best_grasp_pairs: int = 0
     best_grasp_switches: int = 0
+    unreadable: list[tuple[str, str]] = field(default_factory=list)  # (frame name, reason) of skipped frames
 
     def summary(self) -> dict:
         """JSON-ready figures."""
@@ -70,6 +74,7 @@ class Tally:
         events = len(self.reacquisition_delays)
         return {
             "grasp_accuracy": _rate(self.correct, self.scored), "scored": self.scored,
+            "unreadable_frames": [{"frame": name, "reason": reason} for name, reason in self.unreadable],
             "mask_iou": float(np.mean(self.mask_ious)) if self.mask_ious else None,
             "lost_rate": _rate(self.lost, self.scored),
             "false_presence_rate": _rate(self.false_presence, self.hidden), "hidden": self.hidden,

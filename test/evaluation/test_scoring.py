@@ -1,12 +1,16 @@
 """The tracking figures of spgrasp eval (evaluation/scoring.py, tally.py) on real synthetic clips, scored
 against results built from the clip's own ground truth: a perfect track, one that jumps to another object, one
-whose best grasp alternates between two places, one that never finds its object again."""
+whose best grasp alternates between two places, one that never finds its object again, one with a NaN grasp."""
+
+import dataclasses
 
 import numpy as np
 
 from spgrasp_ros.data.synthetic import SynthConfig, generate_clip
+from spgrasp_ros.evaluation.metrics import RectangleMetric
 from spgrasp_ros.evaluation.scoring import SequenceScorer
 from spgrasp_ros.evaluation.tally import Tally
+from spgrasp_ros.grasps.rectangles import grasp_corners
 from spgrasp_ros.results import FrameResult, Grasp, ObjectState
 
 CONFIG = SynthConfig(frames=20, min_objects=2, max_objects=2, occlusion_probability=1.0, occlusion_frames=(3, 5),
@@ -103,3 +107,20 @@ def test_a_track_that_never_comes_back_is_never_reacquired():
 
     summary = _score(clip, choose)
     assert summary["reacquisition"]["never"] > 0 and summary["lost_rate"] > 0
+
+
+def test_a_nan_predicted_grasp_counts_as_wrong():
+    clip, _ = _clip()
+    label = clip.objects[0][0]
+    truth = grasp_corners(label.grasps.centers, label.grasps.angles, label.grasps.widths, label.grasps.jaws)
+    good = _grasp(label.object_id, label)
+    nan_angle = dataclasses.replace(good, angle=float("nan"))
+    corners = grasp_corners(np.array([good.center, good.center]), np.array([good.angle, np.nan]),
+                            np.array([good.width] * 2), np.array([good.jaw_size] * 2))
+    correct = RectangleMetric().is_correct(corners, [good.angle, np.nan], truth, label.grasps.angles)
+    assert correct.tolist() == [True, False]  # the NaN row is wrong, the other is still judged
+
+    summary = _score(clip, lambda t, lab, _: nan_angle if t == 0 and lab.object_id == label.object_id else
+                     _grasp(lab.object_id, lab) if lab.visible else None)
+    visible = sum(o.visible and len(o.grasps) > 0 for objects in clip.objects for o in objects)
+    assert summary["scored"] == visible and summary["grasp_accuracy"] == (visible - 1) / visible
