@@ -89,6 +89,9 @@ class Prompt:
         remove_ids: Iterable[int] = (),
     ) -> "Prompt":
         """Normalise array-likes; clicks default to foreground labels only when ``labels`` is None."""
+        if text and not text.strip():
+            raise PromptError("text is only white space: give a phrase (e.g. 'red mug.'), or no text at all "
+                              "(an empty request clears tracking)")
         boxes_a = _as_array(boxes, 4, "boxes", np.float32)
         points_a = _as_array(points, 2, "points", np.float32)
         if labels is None:
@@ -148,12 +151,25 @@ class Prompt:
         return not (len(self.boxes) or len(self.points) or self.masks.size or self.text or self.remove_ids
                     or self.detections)
 
+    @property
+    def creates_nothing(self) -> bool:
+        """True when no object is prompted (a clearing request, or removals only): it needs no frame."""
+        return not (len(self.boxes) or len(self.points) or self.masks.size or self.text or self.detections)
+
+    @property
+    def replaces_tracked_set(self) -> bool:
+        """True when the tracked set is replaced (its memory dropped): new objects without ``append``, or a
+        clearing request. Removals alone keep the other objects, with or without ``append``."""
+        return not self.append and (self.is_clear or not self.creates_nothing)
+
     def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
-        """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame."""
+        """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame,
+        None when no frame was received (only a request that creates nothing is valid then)."""
         if image_size is None:
-            if self.is_clear:
-                return
-            raise PromptError("no frame has been received yet: a prompt refers to the newest frame")
+            if not self.creates_nothing:
+                raise PromptError("no frame has been received yet: a prompt refers to the newest frame")
+            self._validate_ids(set(int(i) for i in tracked_ids))
+            return
         width, height = image_size
         for i, box in enumerate(self.boxes):
             if not np.all(np.isfinite(box)):
@@ -198,7 +214,9 @@ class Prompt:
                     and x1 <= width and y1 <= height):
                 raise PromptError(f"detected box {i} {found.box.tolist()} is not a box inside the "
                                   f"{width}x{height} image")
-        known = set(int(i) for i in tracked_ids)
+        self._validate_ids(set(int(i) for i in tracked_ids))
+
+    def _validate_ids(self, known: set[int]) -> None:
         unknown = [i for i in self.remove_ids if i not in known]
         if unknown:
             raise PromptError(f"cannot remove unknown object id(s) {unknown}; tracked: {sorted(known)}")

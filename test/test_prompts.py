@@ -79,13 +79,33 @@ def test_malformed_arrays_raise_at_creation(kwargs, message):
         Prompt.create(**kwargs)
 
 
-def test_a_prompt_needs_a_frame_but_clearing_does_not():
+def test_a_prompt_needs_a_frame_but_clearing_and_removing_do_not():
     with pytest.raises(PromptError, match="no frame has been received"):
         Prompt.create(boxes=[[1, 1, 2, 2]]).validate(None)
+    with pytest.raises(PromptError, match="no frame has been received"):
+        Prompt.create(text="red mug.").validate(None)
     Prompt.create().validate(None)
-    assert Prompt.create(text="  ").is_clear
+    Prompt.create(remove_ids=[3]).validate(None, tracked_ids=[3, 4])
+    with pytest.raises(PromptError, match="unknown object id"):
+        Prompt.create(remove_ids=[5]).validate(None, tracked_ids=[3, 4])
     assert not Prompt.create(text="red mug.").is_clear
     assert not Prompt.create(remove_ids=[3]).is_clear
+
+
+def test_white_space_text_is_refused_not_taken_for_a_clearing_request():
+    for text in ("  ", "\t\n", " \u3000 "):
+        with pytest.raises(PromptError, match="only white space"):
+            Prompt.create(text=text)
+    assert Prompt.create(text="  red mug. ").text == "red mug."
+
+
+def test_removals_alone_keep_the_other_objects_with_or_without_append():
+    removal = Prompt.create(remove_ids=[3])
+    assert removal.creates_nothing and not removal.replaces_tracked_set
+    assert not Prompt.create(remove_ids=[3], append=True).replaces_tracked_set
+    assert Prompt.create().replaces_tracked_set, "an empty request clears"
+    assert Prompt.create(boxes=[[1, 1, 2, 2]], remove_ids=[3]).replaces_tracked_set
+    assert not Prompt.create(boxes=[[1, 1, 2, 2]], append=True).replaces_tracked_set
 
 
 def test_text_resolves_to_detected_boxes_after_the_other_objects():

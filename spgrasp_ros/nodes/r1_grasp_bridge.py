@@ -31,7 +31,7 @@ import sys
 from geometry_msgs.msg import PoseStamped
 from lifecycle_msgs.msg import State
 from rcl_interfaces.msg import SetParametersResult
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
 from sensor_msgs.msg import JointState
@@ -51,6 +51,7 @@ from spgrasp_ros.arm.arm_target import (
 from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import frame_result_from_msg
+from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
 from spgrasp_ros.ros.spin import failed_transition, run_node
 
 try:  # optional: tf2_ros is not among the PyPI wheels
@@ -154,7 +155,7 @@ def arm_topic(template: str, arm: str) -> str:
         raise ValueError(f"topic {template!r}: only the placeholders {{arm}} and {{a}} are known ({error!r})") from None
 
 
-class R1GraspBridge(LifecycleNode):
+class R1GraspBridge(GuardedLifecycleNode):
     """The bridge (see the module docstring)."""
 
     def __init__(self, **kwargs) -> None:
@@ -204,12 +205,14 @@ class R1GraspBridge(LifecycleNode):
             f"camera->base from {self._transform_source()}; disabled until {self.get_fully_qualified_name()}"
             "/enable (or the lifecycle activate transition)")
         self._state = State.PRIMARY_STATE_INACTIVE
+        params.set_configure_time_read_only(self, PARAMETERS, True)
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Undo configure."""
         self._destroy_outputs()
         self._state = State.PRIMARY_STATE_UNCONFIGURED
+        params.set_configure_time_read_only(self, PARAMETERS, False)
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

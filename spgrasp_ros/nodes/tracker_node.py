@@ -24,8 +24,9 @@ import time
 import numpy as np
 from diagnostic_msgs.msg import DiagnosticArray
 from rclpy.callback_groups import ReentrantCallbackGroup
+from rclpy.clock import Clock, ClockType
 from rclpy.executors import MultiThreadedExecutor
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
@@ -36,8 +37,10 @@ from spgrasp_ros.ros import conversions, image_messages
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import fail_prompt_response
 from spgrasp_ros.ros.depth_pairing import DepthPairing
+from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
+from spgrasp_ros.ros.sim_time_watch import SimTimeWatch
 from spgrasp_ros.ros.spin import failed_transition, run_node
-from spgrasp_ros.ros.tracker_diagnostics import TrackerStats, diagnostics_message
+from spgrasp_ros.ros.tracker_diagnostics import HealthRules, RecentHealth, TrackerStats, diagnostics_message
 from spgrasp_ros.ros.tracker_parameters import EXECUTOR_THREADS, PARAMETERS, RUNTIME_TUNABLE
 from spgrasp_ros.srv import SetPrompt
 from spgrasp_ros.text.settings import load_text_detector, tune_text_detector
@@ -55,7 +58,7 @@ except ImportError:
 PromptJob = tuple[SetPrompt.Request, SetPrompt.Response]  # what waits in the prompt queue
 
 
-class TrackerNode(LifecycleNode):
+class TrackerNode(GuardedLifecycleNode):
     """SPGrasp tracking as a ROS 2 lifecycle node (see the module docstring)."""
 
     def __init__(self, node_name: str = "spgrasp_tracker", **kwargs) -> None:
@@ -72,6 +75,11 @@ class TrackerNode(LifecycleNode):
         self._prompts: PromptQueue[PromptJob] | None = None
         self._applying: Ticket[PromptJob] | None = None  # the prompt the worker is applying
         self._stats = TrackerStats()
+        self._health = RecentHealth()
+        self._last_image_at = time.monotonic()  # when the last image arrived (activation, before any did)
+        self._published = 0  # GraspArrays published since activation: the next one's frame_index
+        self._depth_absent_warned = False
+        self._sim_time = SimTimeWatch(self)
         self._rejected_encodings: set[str] = set()
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
@@ -85,6 +93,7 @@ class TrackerNode(LifecycleNode):
         try:
             self._settings = params.read(self, PARAMETERS)
             self._depth = DepthPairing(self._settings["depth_buffer"])
+            self._health = RecentHealth(health_rules(self._settings))
             self._session = load_session(self._settings, self.get_logger())
             self._detector = load_text_detector(self._settings, self._session.tracker.device)
             self._session.detector = self._detector  # lost text-prompted objects are looked for again
@@ -109,6 +118,7 @@ class TrackerNode(LifecycleNode):
             self._detection_pub = self.create_lifecycle_publisher(Detection2DArray, "~/detections", 10)
             self._lifecycle_pubs.append(self._detection_pub)
         self.get_logger().info(f"configured: {self._session.describe()}")
+        params.set_configure_time_read_only(self, PARAMETERS, True)
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -120,6 +130,7 @@ class TrackerNode(LifecycleNode):
         self._prompts = None
         self._release_model()
         self._frames.clear()
+        params.set_configure_time_read_only(self, PARAMETERS, False)
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -138,10 +149,13 @@ class TrackerNode(LifecycleNode):
                 self.create_subscription(CameraInfo, "camera_info", self._camera_info_cb, qos)]
         self._frames.reopen()
         self._prompts.reopen()
+        self._published, self._last_image_at = 0, time.monotonic()
         self._running.set()
         self._worker = threading.Thread(target=self._work, name="spgrasp_tracker_worker", daemon=True)
         self._worker.start()
-        self._timer = self.create_timer(self._settings["diagnostics_period_s"], self._diagnostics_cb)
+        # on the steady clock: diagnostics go on (and say STALE) with use_sim_time and no /clock
+        self._timer = self.create_timer(self._settings["diagnostics_period_s"], self._diagnostics_cb,
+                                        clock=Clock(clock_type=ClockType.STEADY_TIME))
         return super().on_activate(state)
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -195,6 +209,7 @@ class TrackerNode(LifecycleNode):
 
     # --- callbacks (executor threads): hand over, never process -----------------------------------------------
     def _image_cb(self, msg: Image | CompressedImage) -> None:
+        self._last_image_at = time.monotonic()
         self._frames.put(msg)
 
     def _depth_cb(self, msg: Image) -> None:
@@ -217,6 +232,9 @@ class TrackerNode(LifecycleNode):
         queue = self._prompts
         if queue is None:
             return fail_prompt_response(response, "not applied: the tracker is not configured", self._tracked())
+        too_many = conversions.too_many_objects(request, self._settings["max_objects"])
+        if too_many:  # at once: such a prompt would hold the worker for long
+            return fail_prompt_response(response, too_many, self._tracked())
         ticket = queue.submit((request, response), closed_reason="not applied: the tracker is not active")
         timeout = self._settings["prompt_timeout_s"]
         deadline = time.monotonic() + timeout
@@ -239,12 +257,15 @@ class TrackerNode(LifecycleNode):
     def _parameters_changed_cb(self, parameters) -> None:
         if self._session is not None and any(p.name in RUNTIME_TUNABLE for p in parameters):
             self._settings = params.read(self, PARAMETERS)
+            self._health.rules = health_rules(self._settings)
             self._tuning.put(self._settings)  # the worker applies it before its next frame or prompt
 
     def _diagnostics_cb(self) -> None:
         queue = self._prompts
+        now = time.monotonic()
         self._diag_pub.publish(diagnostics_message(
-            self.get_name(), self.get_clock().now().to_msg(), self._stats, self._frames.counts, self._session,
+            self.get_fully_qualified_name(), self.get_clock().now().to_msg(), self._stats, self._frames.counts,
+            self._session, self._health, now, now - self._last_image_at,
             prompts_waiting=len(queue) if queue is not None else 0, prompt_applying=self._applying is not None))
 
     # --- the worker thread: the only one that touches the model ------------------------------------------------
@@ -275,7 +296,7 @@ class TrackerNode(LifecycleNode):
             self._retune()
             self._process(msg)
         elif msg is not None:
-            self._stats.idle_frames += 1
+            self._publish_idle(msg)
 
     def _retune(self) -> None:
         """Apply changed settings (if any) before the model runs again."""
@@ -296,9 +317,10 @@ class TrackerNode(LifecycleNode):
                 self.get_logger().warning(f"{error}; frames in this encoding are dropped")
             return None
 
-    def _process(self, msg: Image | CompressedImage, prompt=None, rgb: np.ndarray | None = None):
-        """Step the tracker on one message (``rgb``: the message already decoded) and publish; returns the
-        TrackerOutput or None."""
+    def _process(self, msg: Image | CompressedImage, prompt=None, rgb: np.ndarray | None = None,
+                 publish: bool = True):
+        """Step the tracker on one message (``rgb``: the message already decoded) and publish (unless not
+        ``publish``: a prompt applied to a frame already published); returns the TrackerOutput or None."""
         received = time.perf_counter()
         try:
             rgb = self._decode(msg) if rgb is None else rgb
@@ -312,38 +334,69 @@ class TrackerNode(LifecycleNode):
             self.get_logger().error(f"frame {self._stats.processed + 1} failed: {error}",
                                     throttle_duration_sec=self._settings["error_log_period_s"])
             return None
+        if not publish:
+            self._stats.prompt_reruns += 1
+            return output
         self._publish(msg.header, rgb, output)
         self._stats.record(output.result, (time.perf_counter() - received) * 1000.0, msg.header.stamp,
                            self.get_clock().now())
         return output
 
     def _apply_prompt(self, ticket: Ticket[PromptJob]) -> None:
-        """Apply one prompt to the newest frame and answer it; a refused or failed prompt changes nothing."""
+        """Apply one prompt and answer it; a refused or failed prompt changes nothing.
+
+        A prompt that creates nothing (clear, removals) applies at once, without a frame. One that creates
+        objects applies to the newest frame: a frame not yet processed is processed with it (and published
+        once); a frame already published is run again with the prompt but not published again (its stamp
+        stays unique), and the new objects appear from the next frame on."""
         request, response = ticket.item
         tracker = self._session.tracker
-        msg = self._frames.latest()
         try:
             self._retune()  # inside: a failure here is answered like any other
+            prompt = conversions.prompt_from_request(request)
+            if prompt.creates_nothing:
+                self._session.apply_without_frame(prompt)
+                latest = self._frames.latest()
+                conversions.fill_prompt_response(response, latest.header if latest is not None else Header(), [],
+                                                 tracker.object_ids, self._tracking_line(tracker))
+                ticket.finish(response)
+                return
+            msg, fresh = self._frames.take_newest()
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
-            prompt, rgb = conversions.prompt_from_request(request), None
+            rgb = None
             if prompt.text:
                 prompt, rgb = self._resolve_text(prompt, msg)
-            output = self._process(msg, prompt, rgb)
+            self._check_object_count(prompt, tracker.object_ids)
+            output = self._process(msg, prompt, rgb, publish=fresh)
             if output is None:
                 raise PromptError("the newest frame could not be processed (see the node's log)")
             states = {s.id: s for s in output.result.objects}
             # a box prompt uses its box; clicks use the box of the mask they produced
             created = [(i, p, tuple(p.box) if p.box is not None else states[i].bbox)
                        for i, p in zip(output.created_ids, prompt.objects())]
-            what = f"tracking {len(tracker.object_ids)} object(s)" if tracker.object_ids else "tracking cleared"
-            conversions.fill_prompt_response(response, msg.header, created, tracker.object_ids, what)
+            conversions.fill_prompt_response(response, msg.header, created, tracker.object_ids,
+                                             self._tracking_line(tracker))
         except PromptError as error:
             fail_prompt_response(response, str(error), tracker.object_ids)
         except Exception as error:  # a bug must not leave the caller waiting or end the worker
             self.get_logger().error(f"prompt failed: {error!r}")
             fail_prompt_response(response, f"prompt failed: {error!r} (see the node's log)", tracker.object_ids)
         ticket.finish(response)
+
+    @staticmethod
+    def _tracking_line(tracker) -> str:
+        return f"tracking {len(tracker.object_ids)} object(s)" if tracker.object_ids else "tracking cleared"
+
+    def _check_object_count(self, prompt, tracked: list[int]) -> None:
+        """PromptError when the prompt would leave more than ``max_objects`` tracked."""
+        limit = self._settings["max_objects"]
+        kept = 0 if prompt.replaces_tracked_set else len(set(tracked) - set(prompt.remove_ids)
+                                                          - set(prompt.reseeded_ids))
+        total = kept + len(prompt.objects())
+        if total > limit:
+            raise PromptError(f"refused: it would track {total} objects, at most max_objects={limit} may be "
+                              "tracked at once")
 
     def _resolve_text(self, prompt, msg):
         """(the prompt with its text replaced by the detector's boxes on ``msg``, ``msg`` decoded);
@@ -363,6 +416,23 @@ class TrackerNode(LifecycleNode):
             raise PromptError(f"text prompt {prompt.text!r}: {error}") from error
         return prompt.resolve_text(detections), rgb
 
+    def _topic(self, missing: str) -> str:
+        name = "depth" if missing == "depth image" else "camera_info"
+        return self.resolve_topic_name(name)
+
+    def _publish_idle(self, msg: Image | CompressedImage) -> None:
+        """Nothing is tracked: an empty GraspArray for the frame ("tracking nothing", not "tracker dead")."""
+        received = time.perf_counter()
+        rgb = self._decode(msg)
+        if rgb is None:
+            return
+        self._stats.idle_frames += 1
+        array = conversions.empty_grasp_array(header=msg.header, width=rgb.shape[1], height=rgb.shape[0],
+                                              frame_index=self._published,
+                                              processing_ms=(time.perf_counter() - received) * 1000.0)
+        self._published += 1
+        self._grasp_pub.publish(array)
+
     def _depth_for(self, msg) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
         if not self._settings["use_depth"]:
@@ -371,7 +441,14 @@ class TrackerNode(LifecycleNode):
         paired = self._depth.pair(msg.header, tolerance)
         if paired.missing:
             self._stats.frames_without_depth += 1
-            if paired.flowing:  # depth flows but did not pair: worth a word
+            if not paired.depth_seen:  # none ever came (a plain video, a colour-only camera): say it once
+                if not self._depth_absent_warned:
+                    self._depth_absent_warned = True
+                    self.get_logger().warning(
+                        f"no {paired.missing} has arrived on {self._topic(paired.missing)} (use_depth is true): "
+                        "grasps carry no metric pose. Publish registered depth and camera_info there, or set "
+                        "use_depth:=false. Said once.")
+            else:  # depth flows but did not pair with this frame: worth a word each time (throttled)
                 stamp = msg.header.stamp
                 self.get_logger().warning(
                     f"no {paired.missing} for the frame stamped {stamp.sec}.{stamp.nanosec:09d} (tolerance "
@@ -382,14 +459,22 @@ class TrackerNode(LifecycleNode):
         return paired.depth
 
     def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
-        self._grasp_pub.publish(conversions.frame_result_to_msg(output.result, header))
+        array = conversions.frame_result_to_msg(output.result, header)
+        array.frame_index, self._published = self._published, self._published + 1
+        self._grasp_pub.publish(array)
         if self._mask_pub.get_subscription_count():
-            self._mask_pub.publish(image_messages.labels_to_mono8(output.label_image(), header))
+            self._mask_pub.publish(image_messages.labels_to_mono16(output.label_image(), header))
         if self._settings["publish_debug_image"] and self._debug_pub.get_subscription_count():
             overlay = draw_result(rgb, output.result, output.masks)
             self._debug_pub.publish(image_messages.rgb_to_image(overlay, header))
         if self._detection_pub is not None:
             self._detection_pub.publish(detections_message(output.result, header))
+
+
+def health_rules(settings: dict) -> HealthRules:
+    """The /diagnostics level rules from the node's parameters."""
+    return HealthRules(settings["diagnostics_window_s"], settings["stale_after_s"],
+                       settings["diagnostics_warn_drop_ratio"])
 
 
 def main(args: list[str] | None = None) -> int:

@@ -23,6 +23,7 @@ from spgrasp_ros.cameras.frame_sources import FrameSource, open_frame_source, pi
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
 from spgrasp_ros.ros.parameters import ParamSpec, at_least, one_of
+from spgrasp_ros.ros.sim_time_watch import SimTimeWatch
 from spgrasp_ros.ros.spin import run_node
 
 NODE_NAME = "video_source_node"
@@ -34,7 +35,7 @@ SOURCE_DESCRIPTION = ("what to publish: a video file, an image folder (*.png/*.j
                       "recorded sequence folder (with sequence.json), webcam:N, /dev/videoN or a camera "
                       "index N")
 # `source` is a string or a camera index (`source:=0` arrives as an integer): read by _read_source, not read()
-SOURCE = ParamSpec("source", "", SOURCE_DESCRIPTION)
+SOURCE = ParamSpec("source", "", SOURCE_DESCRIPTION, any_type=True)
 PARAMETERS = (
     ParamSpec("rate_hz", 0.0, "publishing rate [Hz]; 0 = the source's own (video FPS, sequence fps, 30 for "
               "image folders)", at_least(0.0)),
@@ -69,6 +70,7 @@ class VideoSourceNode(Node):
         self._source: FrameSource | None = None
         self._published = 0
         self._failed = 0
+        self._sim_time = SimTimeWatch(self)  # its frame timer waits for /clock under use_sim_time
 
     def start(self) -> None:
         """Validate the parameters, open the source, make the publishers and the frame timer.

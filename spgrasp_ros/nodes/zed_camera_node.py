@@ -29,7 +29,7 @@ from typing import Callable
 import cv2
 import numpy as np
 from builtin_interfaces.msg import Time as TimeMsg
-from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
+from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from std_msgs.msg import Header
@@ -38,6 +38,7 @@ from spgrasp_ros.cameras.sequence_recorder import SequenceRecorder, new_sequence
 from spgrasp_ros.cameras.zed_source import DEPTH_MODES, FRAME_RATES, ZedCamera, ZedError, ZedFrame, ZedSettings
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image, rgb_to_image
+from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
 from spgrasp_ros.ros.spin import failed_transition, run_node
 
 NODE_NAME = "zed_camera_node"
@@ -106,7 +107,7 @@ def stamp_header(timestamp_ns: int, frame_id: str, fallback: Callable[[], TimeMs
     return header
 
 
-class ZedCameraNode(LifecycleNode):
+class ZedCameraNode(GuardedLifecycleNode):
     """The ZED camera as a lifecycle node (see the module docstring)."""
 
     def __init__(self, node_name: str = NODE_NAME, **kwargs) -> None:
@@ -146,6 +147,7 @@ class ZedCameraNode(LifecycleNode):
             f"opened {self._camera.settings.source_name()}: {info.model} serial {info.serial_number}, "
             f"{info.size[0]}x{info.size[1]} at {info.fps:g} Hz, depth {self._settings['depth_mode']}, "
             "fx={:.1f} fy={:.1f} cx={:.1f} cy={:.1f}".format(*info.intrinsics) + warning)
+        params.set_configure_time_read_only(self, PARAMETERS, True)
         return super().on_configure(state)
 
     def on_cleanup(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -154,6 +156,7 @@ class ZedCameraNode(LifecycleNode):
             self.destroy_lifecycle_publisher(publisher)
         self._lifecycle_pubs = []
         self._close_camera()
+        params.set_configure_time_read_only(self, PARAMETERS, False)
         return super().on_cleanup(state)
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

@@ -102,6 +102,13 @@ def frame_result_to_msg(result: FrameResult, header: Header) -> GraspArray:
     )
 
 
+def empty_grasp_array(header: Header, width: int, height: int, frame_index: int,
+                      processing_ms: float) -> GraspArray:
+    """The GraspArray of a frame while nothing is tracked: the header and size, no objects, no grasps."""
+    return GraspArray(header=header, image_width=int(width), image_height=int(height),
+                      frame_index=int(frame_index), processing_ms=float(processing_ms))
+
+
 def frame_result_from_msg(msg: GraspArray) -> FrameResult:
     """``GraspArray`` back to a record (for listeners written in Python, and for tests)."""
     return FrameResult(
@@ -124,6 +131,16 @@ def prompt_from_request(request: SetPrompt.Request) -> Prompt:
         append=request.append,
         remove_ids=request.remove_ids,
     )
+
+
+def too_many_objects(request: SetPrompt.Request, limit: int) -> str | None:
+    """Why a request creates more than ``limit`` objects by itself (boxes, else click groups), or None.
+    Checked before the request waits for the tracker; the tracker checks the total with the tracked ones."""
+    created = len(request.boxes) or len({p.object_index for p in request.points})
+    if created <= limit:
+        return None
+    return (f"refused: {created} objects in one prompt, at most max_objects={limit} may be tracked at once; "
+            "tracking is unchanged")
 
 
 def box_to_msg(box: Sequence[float]) -> PromptBox:

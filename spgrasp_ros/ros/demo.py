@@ -34,7 +34,7 @@ from spgrasp_ros.evaluation.scoring import SequenceScorer
 from spgrasp_ros.evaluation.tally import Tally
 from spgrasp_ros.msg import GraspArray, PromptBox
 from spgrasp_ros.ros.conversions import frame_result_from_msg
-from spgrasp_ros.ros.image_messages import image_to_rgb, mono8_to_labels
+from spgrasp_ros.ros.image_messages import image_to_rgb, mono16_to_labels
 from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 from spgrasp_ros.ros.service_calls import ServiceCaller, ServiceCallError
 from spgrasp_ros.srv import SetPrompt
@@ -191,7 +191,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
                 order = sorted(got.images)
                 for stamp in sorted(set(got.arrays) - printed):
                     printed.add(stamp)
-                    _print_grasps(order.index(stamp) if stamp in order else -1, got.arrays[stamp])
+                    if stamp > prompt_stamp or got.arrays[stamp].objects:  # not the empty ones before the prompt
+                        _print_grasps(order.index(stamp) if stamp in order else -1, got.arrays[stamp])
             settle = time.monotonic() + 3.0
             while time.monotonic() < settle:
                 executor.spin_once(timeout_sec=0.05)
@@ -224,6 +225,8 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
     width, height = (v * config.video_scale for v in config.size)
     writer = cv2.VideoWriter(str(video_path), cv2.VideoWriter_fourcc(*"mp4v"), config.rate_hz, (width, height))
     start = stamps.index(prompt_stamp) if prompt_stamp in stamps else 0
+    if prompt_stamp in got.arrays and not got.arrays[prompt_stamp].objects:
+        start += 1  # the prompt frame was published (empty) before the prompt came: tracking starts after it
     latencies, processing, tracked = [], [], 0
     for index, stamp in enumerate(stamps):
         rgb = image_to_rgb(got.images[stamp])
@@ -232,7 +235,7 @@ def _summarise(config: DemoConfig, sequence: Sequence, got: _Received, mapping: 
         if array is not None and index >= start:
             result = frame_result_from_msg(array)
             mask_msg = got.masks.get(stamp)  # the tracker's ~/mask label image of this frame, if it came
-            predicted = masks_from_label_image(mono8_to_labels(mask_msg), result) if mask_msg else None
+            predicted = masks_from_label_image(mono16_to_labels(mask_msg), result) if mask_msg else None
             scorer.score(index, frame, frame.load_masks(), result, predicted)
             latencies.append((got.arrival[stamp] - stamp) / 1e6)
             processing.append(array.processing_ms)

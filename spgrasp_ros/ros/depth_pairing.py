@@ -23,7 +23,7 @@ class Paired:
 
     depth: tuple[np.ndarray, tuple[float, float, float, float]] | None
     missing: str = ""  # "depth image" / "camera_info" when nothing paired (counted as a frame without depth)
-    flowing: bool = False  # depth or camera_info arrives at all (a miss is then worth a warning)
+    depth_seen: bool = False  # the missing input has arrived before (a miss is a pairing problem, not absence)
     unusable: str = ""  # the paired depth or camera_info could not be read
 
 
@@ -33,10 +33,12 @@ class DepthPairing:
     def __init__(self, capacity: int = 8) -> None:
         self._depths: StampBuffer[Image] = StampBuffer(capacity)
         self._info: CameraInfo | None = None
+        self._depth_arrived = False
 
     def put_depth(self, msg: Image) -> None:
         """A registered depth image (32FC1 m or 16UC1 mm)."""
         self._depths.put(Time.from_msg(msg.header.stamp).nanoseconds, msg)
+        self._depth_arrived = True
 
     def put_info(self, msg: CameraInfo) -> None:
         """The camera's intrinsics (the latest is used)."""
@@ -46,9 +48,10 @@ class DepthPairing:
         """The depth of the frame with ``header``: its stamp, else the nearest within ``tolerance_s``."""
         info = self._info
         depth = self._depths.match(Time.from_msg(header.stamp).nanoseconds, int(tolerance_s * 1e9))
-        if depth is None or info is None:
-            return Paired(None, "camera_info" if info is None else "depth image", len(self._depths) > 0 or
-                          info is not None)
+        if info is None:  # the latest is kept: none ever arrived
+            return Paired(None, "camera_info", depth_seen=False)
+        if depth is None:
+            return Paired(None, "depth image", depth_seen=self._depth_arrived)
         try:
             return Paired((depth_to_metres(depth), intrinsics_from_camera_info(info)))
         except ValueError as error:

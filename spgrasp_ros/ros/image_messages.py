@@ -161,20 +161,21 @@ def depth_to_image(depth_m: np.ndarray, header: Header, encoding: str = "32FC1")
     return _fill(Image(header=header), np.where(valid, mm, 0).astype(np.uint16), encoding)
 
 
-def labels_to_mono8(labels: np.ndarray, header: Header) -> Image:
-    """A mono8 Image from an [H, W] integer label image (pixel = object id 0..255, 0 = background)."""
+def labels_to_mono16(labels: np.ndarray, header: Header) -> Image:
+    """A mono16 Image from an [H, W] integer label image (pixel = object id 0..65535, 0 = background)."""
     if labels.ndim != 2 or not (np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_):
         raise ValueError(f"label image needs [H, W] integers, got {labels.dtype} {list(labels.shape)}")
-    if labels.dtype != np.uint8 and labels.size and (labels.min() < 0 or labels.max() > 255):
-        raise ValueError(f"label image values {labels.min()}..{labels.max()} do not fit mono8 (0..255)")
-    return _fill(Image(header=header), labels.astype(np.uint8, copy=False), "mono8")
+    if labels.dtype != np.uint16 and labels.size and (labels.min() < 0 or labels.max() > 65535):
+        raise ValueError(f"label image values {labels.min()}..{labels.max()} do not fit mono16 (0..65535)")
+    return _fill(Image(header=header), labels.astype(np.uint16, copy=False), "mono16")
 
 
-def mono8_to_labels(msg: Image) -> np.ndarray:
-    """[H, W] uint8 label image from a mono8 Image (the inverse of ``labels_to_mono8``; a view, no copy)."""
-    if msg.encoding != "mono8":
-        raise _unsupported(msg.encoding, ("mono8",))
-    return _view(msg, np.dtype(np.uint8), 1)[:, :, 0]
+def mono16_to_labels(msg: Image) -> np.ndarray:
+    """[H, W] uint16 label image from a mono16 Image (the inverse of ``labels_to_mono16``; a view when the
+    message is little-endian like this machine)."""
+    if msg.encoding != "mono16":
+        raise _unsupported(msg.encoding, ("mono16",))
+    return _view(msg, np.dtype(np.uint16), 1)[:, :, 0]
 
 
 def camera_info_msg(header: Header, width: int, height: int, fx: float, fy: float, cx: float,

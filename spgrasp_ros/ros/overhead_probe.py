@@ -38,7 +38,7 @@ def measure_ros_overhead(width: int = 1280, height: int = 720, objects: int = 2,
 
     from spgrasp_ros.msg import GraspArray
     from spgrasp_ros.ros.conversions import frame_result_to_msg
-    from spgrasp_ros.ros.image_messages import image_to_rgb, labels_to_mono8, rgb_to_image
+    from spgrasp_ros.ros.image_messages import image_to_rgb, labels_to_mono16, rgb_to_image
 
     context = rclpy.Context()
     rclpy.init(context=context)
@@ -74,7 +74,7 @@ def measure_ros_overhead(width: int = 1280, height: int = 720, objects: int = 2,
             t2 = time.perf_counter()
             grasp_pub.publish(frame_result_to_msg(result, header))
             t3 = time.perf_counter()
-            mask_pub.publish(labels_to_mono8(output.label_image(), header))
+            mask_pub.publish(labels_to_mono16(output.label_image(), header))
             t4 = time.perf_counter()
             for name, start, end in zip(stages, (t0, t1, t2, t3), (t1, t2, t3, t4)):
                 stages[name].append((end - start) * 1000.0)

@@ -6,10 +6,12 @@ A node's ``main()`` is one call::
         return run_node(MyNode, args)
 
 ``run_node`` initialises rclpy, builds the node (and runs its ``start``, for plain nodes that wire themselves
-up at start), spins it until Ctrl-C / SIGINT, an external shutdown, or the node's ``finished`` turning true
-(a lifecycle node sets it in ``on_shutdown``, a finite source at its end), then shuts the executor down,
-destroys the node and shuts rclpy down. The exit code is the node's ``exit_code`` (0 unless it says
-otherwise), 1 when ``start`` refused the parameters.
+up at start), spins it until SIGINT / SIGTERM (rclpy's signal handlers shut the context down), an external
+shutdown, or the node's ``finished`` turning true (a lifecycle node sets it in ``on_shutdown``, a finite source
+at its end). A callback that raises is logged with its traceback and spinning goes on. The teardown is ordered:
+the executor, then the node (which ends its own threads and timers), then rclpy's context and its signal
+handlers, so no thread is left inside rclpy or torch while the interpreter exits. The exit code is the node's
+``exit_code`` (0 unless it says otherwise; 0 after a signal), 1 when ``start`` refused the parameters.
 
 With a MultiThreadedExecutor, messages are deserialised in whichever pool thread takes them, and glibc gives
 each thread its own malloc arena, which keeps the freed images: the process is limited to ``MALLOC_ARENAS``
@@ -29,6 +31,7 @@ from rclpy.exceptions import InvalidTopicNameException, ParameterException
 from rclpy.executors import Executor, ExternalShutdownException, MultiThreadedExecutor, SingleThreadedExecutor
 from rclpy.lifecycle import TransitionCallbackReturn
 from rclpy.node import Node
+from rclpy.signals import uninstall_signal_handlers
 
 N = TypeVar("N", bound=Node)
 
@@ -61,19 +64,34 @@ def run_node(factory: Callable[[], N], args: list[str] | None = None, *, start: 
                 node.get_logger().fatal(str(error))
                 return 1
         spinner.add_node(node)
-        while not getattr(node, "finished", False):
-            spinner.spin_once(timeout_sec=0.1)
-        settle = time.monotonic() + 0.2  # let the answer that finished it go out (from a pool thread, maybe)
-        while time.monotonic() < settle:
-            spinner.spin_once(timeout_sec=0.05)
+        _spin_until_finished(spinner, node)
         return getattr(node, "exit_code", 0)
     except (KeyboardInterrupt, ExternalShutdownException):
         return getattr(node, "exit_code", 0)
     finally:
         spinner.shutdown()
         if node is not None:
-            node.destroy_node()
+            node.destroy_node()  # the node's own threads end here, before rclpy's context goes
         rclpy.try_shutdown()
+        uninstall_signal_handlers()  # try_shutdown leaves them (and their thread) installed
+
+
+def _spin_until_finished(spinner: Executor, node: Node) -> None:
+    """Spin until the node is finished or the context is shut down (SIGINT / SIGTERM: rclpy's signal handler
+    shuts it down). A callback that raised is logged with its traceback and spinning goes on: no request ends
+    the process."""
+    settle_until = None  # once finished: let the answer that finished it go out (from a pool thread, maybe)
+    while node.context.ok() and (settle_until is None or time.monotonic() < settle_until):
+        if settle_until is None and getattr(node, "finished", False):
+            settle_until = time.monotonic() + 0.2
+        try:
+            spinner.spin_once(timeout_sec=0.05 if settle_until else 0.1)
+        except (KeyboardInterrupt, ExternalShutdownException):
+            raise
+        except Exception as error:  # noqa: BLE001 - a failed callback must not end the node
+            if not node.context.ok():
+                return  # the context went down under the spin: a signal, not a fault
+            node.get_logger().error(f"a callback failed: {error!r}\n{''.join(traceback.format_exception(error))}")
 
 
 def _limit_malloc_arenas(count: int) -> None:

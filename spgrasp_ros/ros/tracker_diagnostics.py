@@ -16,13 +16,61 @@ from spgrasp_ros.tracker.intake import SlotCounts
 from spgrasp_ros.tracker.session import TrackerSession
 
 WINDOW = 100  # frames the latency and rate statistics cover
+_SNAPSHOTS = 1000  # at most this many counter snapshots are kept for the recent window (bounded memory)
+
+
+@dataclass(frozen=True)
+class HealthRules:
+    """When /diagnostics says what (the node's parameters ``diagnostics_window_s``, ``stale_after_s``,
+    ``diagnostics_warn_drop_ratio``)."""
+
+    window_s: float = 5.0  # errors and drops count for the level while this recent [s]
+    stale_after_s: float = 3.0  # no image for this long [s] while active: STALE
+    warn_drop_ratio: float = 0.5  # WARN when more than this share of the recent frames was dropped
+
+
+COUNTERS = ("received", "processed", "dropped", "errors", "rejected")  # what the recent window differences
+
+
+class RecentHealth:
+    """The level of the tracker from recent windows, not from totals: one bad frame makes WARN for
+    ``window_s``, then OK again; no image for ``stale_after_s`` makes STALE."""
+
+    def __init__(self, rules: HealthRules | None = None) -> None:
+        self.rules = rules or HealthRules()
+        self._snapshots: collections.deque = collections.deque(maxlen=_SNAPSHOTS)
+
+    def recent(self, now_s: float, totals: dict[str, int]) -> dict[str, int]:
+        """Record the totals at ``now_s`` (monotonic s); how much each grew over the recent window."""
+        self._snapshots.append((now_s, dict(totals)))
+        while len(self._snapshots) > 1 and self._snapshots[1][0] <= now_s - self.rules.window_s:
+            self._snapshots.popleft()
+        start = self._snapshots[0][1]
+        return {k: totals[k] - start.get(k, 0) for k in totals}
+
+    def assess(self, recent: dict[str, int], image_age_s: float, lost_objects: int) -> tuple[int, str]:
+        """(DiagnosticStatus level, message) of an active node with a model; ``image_age_s``: seconds since
+        the last image arrived (since activation when none did)."""
+        rules = self.rules
+        if image_age_s > rules.stale_after_s:
+            return DiagnosticStatus.STALE, f"no image for {image_age_s:.1f} s (stale after {rules.stale_after_s:g} s)"
+        if recent["errors"] or recent["rejected"]:
+            return DiagnosticStatus.WARN, (f"{recent['errors']} processing errors, {recent['rejected']} rejected "
+                                           f"frames in the last {rules.window_s:g} s")
+        if recent["received"] and recent["dropped"] > rules.warn_drop_ratio * recent["received"]:
+            return DiagnosticStatus.WARN, (f"falling behind: {recent['dropped']} of {recent['received']} frames "
+                                           f"dropped in the last {rules.window_s:g} s")
+        if lost_objects:
+            return DiagnosticStatus.WARN, f"{lost_objects} object(s) lost"
+        return DiagnosticStatus.OK, "tracking" if recent["processed"] else "waiting for frames and a prompt"
 
 
 @dataclass
 class TrackerStats:
     """Counts since activation plus a bounded window of recent timings."""
 
-    processed: int = 0
+    processed: int = 0  # frames processed and published (prompt re-runs of a published frame not counted)
+    prompt_reruns: int = 0  # prompts applied to a frame that was already processed and published
     errors: int = 0
     idle_frames: int = 0  # frames received while nothing is tracked
     rejected_frames: int = 0  # unsupported encodings
@@ -57,15 +105,19 @@ def _percentiles(values) -> str:
 
 
 def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: SlotCounts,
-                        session: TrackerSession | None, *,
+                        session: TrackerSession | None, health: RecentHealth, now_s: float, image_age_s: float, *,
                         prompts_waiting: int = 0, prompt_applying: bool = False) -> DiagnosticArray:
-    """A DiagnosticArray with one status: OK, WARN (errors, rejected frames or lost objects) or ERROR (no model).
+    """A DiagnosticArray with one status named ``<name>: tracker`` (``name``: the node's fully qualified name).
+    Totals are since the node was made; the level comes from the recent window (``RecentHealth``): ERROR
+    without a model, STALE without images, WARN on recent errors, rejected frames, drops or lost objects.
 
+    ``now_s``: monotonic seconds; ``image_age_s``: seconds since the last image arrived;
     ``prompts_waiting``: prompts in line for the worker; ``prompt_applying``: whether it is applying one now.
     """
     values = {
         "frames received": counts.received,
         "frames processed": stats.processed,
+        "prompts on an already published frame": stats.prompt_reruns,
         "frames dropped (newer arrived)": counts.dropped,
         "frames idle (nothing tracked)": stats.idle_frames,
         "frames rejected (encoding)": stats.rejected_frames,
@@ -91,15 +143,14 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
             device = session.tracker.device
             values["gpu memory allocated MiB"] = f"{torch.cuda.memory_allocated(device) / 2**20:.0f}"
             values["gpu memory peak MiB"] = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f}"
+    recent = health.recent(now_s, {"received": counts.received, "processed": stats.processed,
+                                   "dropped": counts.dropped, "errors": stats.errors,
+                                   "rejected": stats.rejected_frames})
+    values["seconds since the last image"] = f"{image_age_s:.1f}"
     if session is None:
         level, message = DiagnosticStatus.ERROR, "no model loaded"
-    elif stats.errors or stats.rejected_frames:
-        level = DiagnosticStatus.WARN
-        message = f"{stats.errors} processing errors, {stats.rejected_frames} rejected frames"
-    elif stats.lost_objects:
-        level, message = DiagnosticStatus.WARN, f"{stats.lost_objects} object(s) lost"
     else:
-        level, message = DiagnosticStatus.OK, "tracking" if stats.processed else "waiting for frames and a prompt"
+        level, message = health.assess(recent, image_age_s, stats.lost_objects)
     status = DiagnosticStatus(level=level, name=f"{name}: tracker", message=message,
                               hardware_id=values.get("device", ""),
                               values=[KeyValue(key=k, value=str(v)) for k, v in values.items()])

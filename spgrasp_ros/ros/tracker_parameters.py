@@ -7,6 +7,7 @@ The tracking and text-detection defaults are the dataclass fields (``TrackerConf
 from __future__ import annotations
 
 from spgrasp_ros.ros import parameters as params
+from spgrasp_ros.ros.tracker_diagnostics import HealthRules
 from spgrasp_ros.text.grounding_dino import TextDetectorConfig
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.text_reacquire import TextReacquireConfig
@@ -14,7 +15,10 @@ from spgrasp_ros.tracker.text_reacquire import TextReacquireConfig
 TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
 TEXT = TextDetectorConfig()  # the text detector's defaults
 REACQUIRE = TextReacquireConfig()  # when lost text-prompted objects are looked for again
+HEALTH = HealthRules()  # when /diagnostics says OK, WARN or STALE
 MAX_PENDING_LIMIT = 32  # the most prompts max_pending_prompts may let wait
+MAX_OBJECTS = 16  # objects tracked at once by default (measured: see max_objects in config/tracker.yaml)
+MAX_OBJECTS_LIMIT = 256  # the most max_objects may allow
 # Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
 # the worker), the default callback group needs one, a prompt refused at once briefly needs another.
 EXECUTOR_THREADS = MAX_PENDING_LIMIT + 3
@@ -87,12 +91,22 @@ PARAMETERS = (
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
     params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),
+    params.ParamSpec("max_objects", MAX_OBJECTS, "objects tracked at once at most: a prompt that would track "
+                     "more is refused at once (each object costs memory attention, decoding and memory)",
+                     params.in_range(1, MAX_OBJECTS_LIMIT)),
     params.ParamSpec("max_pending_prompts", 8, "prompts that may wait for the tracker; one more is refused at "
                      "once", params.in_range(1, MAX_PENDING_LIMIT)),
     params.ParamSpec("prompt_timeout_s", 30.0, "a prompt still waiting after this long is refused, never "
                      "applied [s] (one being applied is answered when done)", params.in_range(0.1, 3600.0),
                      runtime=True),
     params.ParamSpec("diagnostics_period_s", 1.0, "period of /diagnostics [s]", params.in_range(0.05, 60.0)),
+    params.ParamSpec("diagnostics_window_s", HEALTH.window_s, "errors, rejected and dropped frames set the "
+                     "/diagnostics level while this recent [s]", params.in_range(0.1, 3600.0), runtime=True),
+    params.ParamSpec("stale_after_s", HEALTH.stale_after_s, "/diagnostics says STALE when no image arrived for "
+                     "this long [s]", params.in_range(0.1, 3600.0), runtime=True),
+    params.ParamSpec("diagnostics_warn_drop_ratio", HEALTH.warn_drop_ratio, "/diagnostics warns when more than "
+                     "this share of the recent frames was dropped (1 = never)", params.in_range(0.0, 1.0),
+                     runtime=True),
     params.ParamSpec("error_log_period_s", 5.0, "at most one log line per this many seconds for repeated errors",
                      params.in_range(0.0, 3600.0), runtime=True),
 )

@@ -56,6 +56,15 @@ class LatestSlot(Generic[Item]):
                 self.counts.taken += 1
             return item
 
+    def take_newest(self) -> tuple[Item | None, bool]:
+        """(the newest item ever put, whether it was still waiting): a waiting item is taken with it."""
+        with self._condition:
+            fresh = self._waiting is not None
+            if fresh:
+                self._waiting = None
+                self.counts.taken += 1
+            return self._latest, fresh
+
     def latest(self) -> Item | None:
         """The newest item ever put (even if already taken), or None."""
         with self._condition:

@@ -25,6 +25,8 @@ from spgrasp_ros.model.spgrasp import HeadOutputs, SPGrasp
 from spgrasp_ros.results import LOST, REACQUIRED, TRACKING, FrameResult, Grasp, ObjectState
 from spgrasp_ros.tracker.object_tracks import calibrated_presence
 
+MAX_OBJECT_ID = 65535  # object ids are 1..this within one tracker's life: the label image is 16-bit
+
 
 @dataclass
 class TrackerOutput:
@@ -40,19 +42,20 @@ class TrackerOutput:
     created_ids: list[int] = field(default_factory=list)
 
     def label_image(self) -> np.ndarray:
-        """[H, W] uint8 label image: pixel = id of the object whose mask covers it (ids above 255 read 255; where
-        masks overlap the higher id wins), 0 = background. The inverse is ``masks_from_label_image``."""
+        """[H, W] uint16 label image: pixel = id of the object whose mask covers it (where masks overlap the
+        higher id wins), 0 = background. Ids never exceed ``MAX_OBJECT_ID``, so every object keeps its own
+        value. The inverse is ``masks_from_label_image``."""
         height, width = self.masks.shape[1:] if self.masks.ndim == 3 else self.result.image_size[::-1]
-        labels = np.zeros((height, width), np.uint8)
+        labels = np.zeros((height, width), np.uint16)
         for state, mask in zip(self.result.objects, self.masks):
-            labels[mask] = min(state.id, 255)
+            labels[mask] = state.id
         return labels
 
 
 def masks_from_label_image(labels: np.ndarray, result: FrameResult) -> np.ndarray | None:
     """[N, H, W] bool masks in the order of ``result.objects`` from an [H, W] label image
     (``TrackerOutput.label_image``), or None without objects."""
-    return np.stack([labels == min(s.id, 255) for s in result.objects]) if result.objects else None
+    return np.stack([labels == s.id for s in result.objects]) if result.objects else None
 
 
 def exclusive_heads(model: SPGrasp, heads: list[HeadOutputs], geometry: FrameGeometry) -> list[HeadOutputs]:

@@ -75,6 +75,12 @@ class TrackerSession:
             output.result = dataclasses.replace(output.result, grasps=grasps)
         return output
 
+    def apply_without_frame(self, prompt: Prompt) -> None:
+        """Apply a request that creates nothing (clear, or removals only) at once: it needs no frame
+        (PromptError for a bad one; nothing changes)."""
+        self.tracker.apply_without_frame(prompt)
+        self.reacquire.retain(self.tracker.object_ids)
+
     def _reseed(self, rgb: np.ndarray) -> Prompt | None:
         """A prompt re-seeding lost text-prompted objects found again on ``rgb``, or None."""
         if self.detector is None or self._last is None or self._last.frame_index != self.tracker.frame_index:

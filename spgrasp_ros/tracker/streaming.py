@@ -45,6 +45,7 @@ from spgrasp_ros.tracker.motion import BoxFilter, BoxTracks
 from spgrasp_ros.tracker.object_tracks import ObjectTracks, about_whole, commit_tracks, predicted_boxes
 from spgrasp_ros.tracker.preprocess import normalise_frame
 from spgrasp_ros.tracker.readout import (
+    MAX_OBJECT_ID,
     FrameObservation,
     TrackerOutput,
     empty_output,
@@ -149,6 +150,17 @@ class GraspTracker:
         if restart_ids:
             self._next_id, self._frame_index = 1, -1
 
+    def apply_without_frame(self, prompt: Prompt) -> None:
+        """Apply a request that creates nothing (``Prompt.creates_nothing``: a clearing request or removals
+        only) at once, without a frame; validated first (PromptError, nothing changes)."""
+        if not prompt.creates_nothing:
+            raise PromptError("this prompt creates objects: it needs a frame (use step)")
+        prompt.validate(None, self.object_ids)
+        if prompt.is_clear:
+            self.reset()
+        else:
+            self.remove(list(prompt.remove_ids))
+
     def remove(self, object_ids: list[int]) -> None:
         """Stop tracking some objects; the others keep their memory. Unknown ids raise PromptError."""
         unknown = sorted(set(object_ids) - set(self.object_ids))
@@ -206,11 +218,11 @@ class GraspTracker:
             self._cohorts, self._frame_index = [], frame_index
             return empty_output(geometry, frame_index, start)
 
+        ids, next_id = self._new_ids(new_objects)  # in the prompt's order, whatever the batching
         with self._frame_context(prompted=bool(new_objects)):
             with stage(self.timer, "image_encoder"):
                 backbone = self.model.forward_image(image)
             pending = [self._track(cohort, backbone, frame_index, geometry) for cohort in cohorts]
-            ids, next_id = self._new_ids(new_objects)  # in the prompt's order, whatever the batching
             lost = self._frames_lost()
             for group in prompt_groups(new_objects):
                 pending.append(self._start([new_objects[i] for i in group], backbone, frame_index, geometry,
@@ -241,6 +253,9 @@ class GraspTracker:
         for obj in objects:
             ids.append(obj.object_id if obj.object_id is not None else next_id)
             next_id += obj.object_id is None
+        if next_id - 1 > MAX_OBJECT_ID:
+            raise PromptError(f"object ids are used up ({MAX_OBJECT_ID} per configuration; the mask is 16-bit): "
+                              "clean up and configure the tracker again to restart them")
         return ids, next_id
 
     def _frames_lost(self) -> dict[int, int]:
@@ -256,7 +271,7 @@ class GraspTracker:
         prompt.validate(geometry.input_size, self.object_ids)
         if prompt.text:
             raise PromptError("the tracker takes boxes, clicks and masks; resolve text with the detector first")
-        cohorts = list(self._cohorts) if prompt.append else []
+        cohorts = [] if prompt.replaces_tracked_set else list(self._cohorts)
         return self._without(cohorts, set(prompt.remove_ids) | set(prompt.reseeded_ids)), prompt.objects()
 
     def _track(self, cohort: _Cohort, backbone: dict, frame_index: int, geometry: FrameGeometry) -> _Pending:

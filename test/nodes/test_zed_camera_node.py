@@ -189,7 +189,7 @@ def test_publishes_one_header_per_frame_records_and_follows_its_lifecycle(ros_no
     for index, frame in enumerate(recorded):
         np.testing.assert_array_equal(frame.load_image(), sl.fake_bgra(index)[..., 2::-1])
         depth, expected = frame.load_depth(), sl.fake_depth(index)
-        assert all(depth[pixel] == 0 for pixel in SPECIALS_NAN) and frame.objects == []
+        assert all(np.isnan(depth[pixel]) for pixel in SPECIALS_NAN) and frame.objects == []
         valid = np.ones_like(depth, bool)
         for pixel in SPECIALS_NAN:
             valid[pixel] = False

@@ -183,15 +183,17 @@ def test_undecodable_compressed_data_is_refused(im):
         im.compressed_to_rgb(im.CompressedImage(format="png"))
 
 
-def test_labels_become_mono8(im):
-    labels = np.array([[0, 1, 2], [255, 7, 0]], np.int64)
-    msg = im.labels_to_mono8(labels, im.Header(frame_id="cam"))
-    assert (msg.encoding, msg.width, msg.height, msg.step, msg.header.frame_id) == ("mono8", 3, 2, 3, "cam")
-    np.testing.assert_array_equal(np.frombuffer(msg.data, np.uint8).reshape(2, 3), labels)
-    with pytest.raises(ValueError, match="0..256 do not fit mono8"):
-        im.labels_to_mono8(np.array([[0, 256]]), im.Header())
+def test_labels_become_mono16_and_read_back(im):
+    labels = np.array([[0, 1, 2], [300, 65535, 0]], np.int64)  # ids above 255 keep their own value
+    msg = im.labels_to_mono16(labels, im.Header(frame_id="cam"))
+    assert (msg.encoding, msg.width, msg.height, msg.step, msg.header.frame_id) == ("mono16", 3, 2, 6, "cam")
+    np.testing.assert_array_equal(im.mono16_to_labels(msg), labels)
+    with pytest.raises(ValueError, match="0..65536 do not fit mono16"):
+        im.labels_to_mono16(np.array([[0, 65536]]), im.Header())
     with pytest.raises(ValueError, match="needs \\[H, W\\] integers"):
-        im.labels_to_mono8(np.zeros((2, 2), np.float32), im.Header())
+        im.labels_to_mono16(np.zeros((2, 2), np.float32), im.Header())
+    with pytest.raises(im.UnsupportedEncoding):
+        im.mono16_to_labels(im.rgb_to_image(np.zeros((2, 2), np.uint8), im.Header(), "mono8"))
 
 
 def test_camera_info_round_trip(im):
