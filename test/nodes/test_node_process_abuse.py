@@ -13,7 +13,7 @@ import signal
 import sys
 
 import pytest
-from ros_harness import HELPERS, RosProcess, require_ros
+from ros_harness import HELPERS, RosProcess
 from tracker_rig import Rig, make_clip, tracker_process_for
 
 pytestmark = pytest.mark.ros

@@ -354,7 +354,7 @@ def _cleanup_reconfigure_and_shutdown(rig: Rig, tracker_process: RosProcess) -> 
 
 
 def _slow_prompt(rig, clip):
-    """A 3840x2160 frame shown to the tracker, and a prompt of 16 boxes (max_objects) on it: seconds of work on a CPU."""
+    """A 3840x2160 frame shown to the tracker and a prompt of 16 boxes (max_objects) on it: seconds on a CPU."""
     import cv2
 
     from spgrasp_ros.msg import PromptBox
