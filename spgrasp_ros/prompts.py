@@ -159,8 +159,9 @@ class Prompt:
     @property
     def replaces_tracked_set(self) -> bool:
         """True when the tracked set is replaced (its memory dropped): new objects without ``append``, or a
-        clearing request. Removals alone keep the other objects, with or without ``append``."""
-        return not self.append and (self.is_clear or not self.creates_nothing)
+        clearing (empty) request, with or without ``append``. Removals alone keep the other objects, with or
+        without ``append``."""
+        return self.is_clear or (not self.append and not self.creates_nothing)
 
     def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
         """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame,

@@ -104,6 +104,7 @@ def test_removals_alone_keep_the_other_objects_with_or_without_append():
     assert removal.creates_nothing and not removal.replaces_tracked_set
     assert not Prompt.create(remove_ids=[3], append=True).replaces_tracked_set
     assert Prompt.create().replaces_tracked_set, "an empty request clears"
+    assert Prompt.create(append=True).replaces_tracked_set, "an empty request clears, also with append"
     assert Prompt.create(boxes=[[1, 1, 2, 2]], remove_ids=[3]).replaces_tracked_set
     assert not Prompt.create(boxes=[[1, 1, 2, 2]], append=True).replaces_tracked_set
 

@@ -38,10 +38,11 @@ from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import fail_prompt_response
 from spgrasp_ros.ros.depth_pairing import DepthPairing
 from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
+from spgrasp_ros.ros.reply_resend import resend_lost_replies
 from spgrasp_ros.ros.sim_time_watch import SimTimeWatch
 from spgrasp_ros.ros.spin import failed_transition, run_node
 from spgrasp_ros.ros.tracker_diagnostics import HealthRules, RecentHealth, TrackerStats, diagnostics_message
-from spgrasp_ros.ros.tracker_parameters import EXECUTOR_THREADS, PARAMETERS, RUNTIME_TUNABLE
+from spgrasp_ros.ros.tracker_parameters import EXECUTOR_THREADS, PARAMETERS, PROMPT_REQUESTS_HELD, RUNTIME_TUNABLE
 from spgrasp_ros.srv import SetPrompt
 from spgrasp_ros.text.settings import load_text_detector, tune_text_detector
 from spgrasp_ros.tracker.intake import LatestSlot, PromptQueue, Ticket
@@ -106,8 +107,9 @@ class TrackerNode(GuardedLifecycleNode):
         # the service lives as long as the configuration: prompts that arrive while inactive are refused, and
         # a deactivation never destroys it under a prompt callback still answering; its own group: a prompt
         # callback waits for the worker while the default group's callbacks go on
-        self._service = self.create_service(SetPrompt, "set_prompt", self._set_prompt_cb,
-                                            callback_group=ReentrantCallbackGroup())
+        self._service = resend_lost_replies(self.create_service(
+            SetPrompt, "set_prompt", self._set_prompt_cb, qos_profile=QoSProfile(depth=PROMPT_REQUESTS_HELD),
+            callback_group=ReentrantCallbackGroup()))
         self._grasp_pub = self.create_lifecycle_publisher(GraspArray, "grasp_poses", 10)
         self._mask_pub = self.create_lifecycle_publisher(Image, "~/mask", 2)
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", 2)

@@ -22,6 +22,9 @@ MAX_OBJECTS_LIMIT = 256  # the most max_objects may allow
 # Threads of the executor: every waiting prompt and the one being applied hold one (their callbacks wait for
 # the worker), the default callback group needs one, a prompt refused at once briefly needs another.
 EXECUTOR_THREADS = MAX_PENDING_LIMIT + 3
+# Requests the middleware holds for set_prompt until the executor takes them (services default to 10, which a
+# burst of clients overruns: requests beyond it would be lost unanswered). Each is then answered or refused.
+PROMPT_REQUESTS_HELD = 256
 
 PARAMETERS = (
     params.ParamSpec("checkpoint", "demo", "bundled model name or checkpoint file path"),

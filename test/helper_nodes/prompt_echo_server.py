@@ -34,7 +34,7 @@ class EchoServer:
                 raise PromptError("text prompts need the open-vocabulary detector, which this server lacks")
         except PromptError as error:
             return fail_prompt_response(response, str(error), self.tracked)
-        tracked = [] if not prompt.append else [i for i in self.tracked if i not in prompt.remove_ids]
+        tracked = [] if prompt.replaces_tracked_set else [i for i in self.tracked if i not in prompt.remove_ids]
         created = []
         for obj in prompt.objects():
             box = obj.box if obj.box is not None else np.concatenate([obj.points.min(0), obj.points.max(0)])
