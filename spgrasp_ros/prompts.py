@@ -163,6 +163,12 @@ class Prompt:
         without ``append``."""
         return self.is_clear or (not self.append and not self.creates_nothing)
 
+    def tracked_after(self, tracked_ids: Iterable[int]) -> int:
+        """How many objects are tracked once this prompt is applied to ``tracked_ids`` (text resolved first)."""
+        kept = 0 if self.replaces_tracked_set else len(set(tracked_ids) - set(self.remove_ids)
+                                                       - set(self.reseeded_ids))
+        return kept + len(self.objects())
+
     def validate(self, image_size: tuple[int, int] | None, tracked_ids: Iterable[int] = ()) -> None:
         """Raise PromptError for the first problem; ``image_size`` is (width, height) of the newest frame,
         None when no frame was received (only a request that creates nothing is valid then)."""

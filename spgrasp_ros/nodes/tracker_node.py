@@ -10,9 +10,11 @@ stays single-threaded. The image callback only drops the message into a one-fram
 (``tracker.intake.LatestSlot``): frames that arrive while the model works are dropped and counted, never
 queued. Prompts wait for the worker in a bounded FIFO (``tracker.intake.PromptQueue``): each one is answered
 in order, or refused at once when ``max_pending_prompts`` already wait; a prompt is applied to the newest
-received frame. The ``set_prompt`` service has its own callback group and the node spins on a
-MultiThreadedExecutor, so a long prompt (a text detection) does not hold up images, parameters, lifecycle
-requests or diagnostics.
+received frame (see ``_apply_prompt``; a prompt that would track more than ``max_objects`` is refused at once).
+The ``set_prompt`` service has its own callback group and the node spins on a MultiThreadedExecutor, so a long
+prompt (a text detection) does not hold up images, parameters, lifecycle requests or diagnostics. Every frame
+gets one GraspArray (empty while nothing is tracked), stamped as the image; /diagnostics runs on the steady
+clock and its level comes from a recent window (``ros.tracker_diagnostics.RecentHealth``).
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from spgrasp_ros.prompts import PromptError
 from spgrasp_ros.ros import conversions, image_messages
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import fail_prompt_response
-from spgrasp_ros.ros.depth_pairing import DepthPairing
+from spgrasp_ros.ros.depth_pairing import DepthPairing, DepthWarnings
 from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
 from spgrasp_ros.ros.reply_resend import resend_lost_replies
 from spgrasp_ros.ros.sim_time_watch import SimTimeWatch
@@ -44,7 +46,7 @@ from spgrasp_ros.ros.spin import failed_transition, run_node
 from spgrasp_ros.ros.tracker_diagnostics import HealthRules, RecentHealth, TrackerStats, diagnostics_message
 from spgrasp_ros.ros.tracker_parameters import EXECUTOR_THREADS, PARAMETERS, PROMPT_REQUESTS_HELD, RUNTIME_TUNABLE
 from spgrasp_ros.srv import SetPrompt
-from spgrasp_ros.text.settings import load_text_detector, tune_text_detector
+from spgrasp_ros.text.settings import load_text_detector, resolve_text_prompt, tune_text_detector
 from spgrasp_ros.tracker.intake import LatestSlot, PromptQueue, Ticket
 from spgrasp_ros.tracker.session import TrackerSession, load_session
 from spgrasp_ros.visualize import draw_result
@@ -79,7 +81,7 @@ class TrackerNode(GuardedLifecycleNode):
         self._health = RecentHealth()
         self._last_image_at = time.monotonic()  # when the last image arrived (activation, before any did)
         self._published = 0  # GraspArrays published since activation: the next one's frame_index
-        self._depth_absent_warned = False
+        self._depth_words = DepthWarnings(self.resolve_topic_name)
         self._sim_time = SimTimeWatch(self)
         self._rejected_encodings: set[str] = set()
         self._worker: threading.Thread | None = None
@@ -94,7 +96,7 @@ class TrackerNode(GuardedLifecycleNode):
         try:
             self._settings = params.read(self, PARAMETERS)
             self._depth = DepthPairing(self._settings["depth_buffer"])
-            self._health = RecentHealth(health_rules(self._settings))
+            self._health = RecentHealth(HealthRules.from_settings(self._settings))
             self._session = load_session(self._settings, self.get_logger())
             self._detector = load_text_detector(self._settings, self._session.tracker.device)
             self._session.detector = self._detector  # lost text-prompted objects are looked for again
@@ -259,7 +261,7 @@ class TrackerNode(GuardedLifecycleNode):
     def _parameters_changed_cb(self, parameters) -> None:
         if self._session is not None and any(p.name in RUNTIME_TUNABLE for p in parameters):
             self._settings = params.read(self, PARAMETERS)
-            self._health.rules = health_rules(self._settings)
+            self._health.rules = HealthRules.from_settings(self._settings)
             self._tuning.put(self._settings)  # the worker applies it before its next frame or prompt
 
     def _diagnostics_cb(self) -> None:
@@ -367,9 +369,16 @@ class TrackerNode(GuardedLifecycleNode):
             if msg is None:
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
             rgb = None
-            if prompt.text:
-                prompt, rgb = self._resolve_text(prompt, msg)
-            self._check_object_count(prompt, tracker.object_ids)
+            if prompt.text:  # the detector's boxes on the newest frame
+                try:
+                    rgb = self._decode(msg)
+                except ValueError as error:
+                    raise PromptError(f"the newest frame cannot be read: {error}") from error
+                prompt = resolve_text_prompt(self._detector, prompt, rgb)
+            total, limit = prompt.tracked_after(tracker.object_ids), self._settings["max_objects"]
+            if total > limit:
+                raise PromptError(f"refused: it would track {total} objects, at most max_objects={limit} may be "
+                                  "tracked at once")
             output = self._process(msg, prompt, rgb, publish=fresh)
             if output is None:
                 raise PromptError("the newest frame could not be processed (see the node's log)")
@@ -390,38 +399,6 @@ class TrackerNode(GuardedLifecycleNode):
     def _tracking_line(tracker) -> str:
         return f"tracking {len(tracker.object_ids)} object(s)" if tracker.object_ids else "tracking cleared"
 
-    def _check_object_count(self, prompt, tracked: list[int]) -> None:
-        """PromptError when the prompt would leave more than ``max_objects`` tracked."""
-        limit = self._settings["max_objects"]
-        kept = 0 if prompt.replaces_tracked_set else len(set(tracked) - set(prompt.remove_ids)
-                                                          - set(prompt.reseeded_ids))
-        total = kept + len(prompt.objects())
-        if total > limit:
-            raise PromptError(f"refused: it would track {total} objects, at most max_objects={limit} may be "
-                              "tracked at once")
-
-    def _resolve_text(self, prompt, msg):
-        """(the prompt with its text replaced by the detector's boxes on ``msg``, ``msg`` decoded);
-        PromptError when impossible."""
-        if self._detector is None:
-            raise PromptError("text prompts need a Grounding DINO model: set the text_model parameter "
-                              "(a folder or a cached Hugging Face id) and configure again")
-        try:
-            rgb = self._decode(msg)
-        except ValueError as error:
-            raise PromptError(f"the newest frame cannot be read: {error}") from error
-        if rgb is None:
-            raise PromptError("the newest frame cannot be read (unsupported encoding)")
-        try:
-            detections = self._detector.detect(rgb, prompt.text)
-        except ValueError as error:
-            raise PromptError(f"text prompt {prompt.text!r}: {error}") from error
-        return prompt.resolve_text(detections), rgb
-
-    def _topic(self, missing: str) -> str:
-        name = "depth" if missing == "depth image" else "camera_info"
-        return self.resolve_topic_name(name)
-
     def _publish_idle(self, msg: Image | CompressedImage) -> None:
         """Nothing is tracked: an empty GraspArray for the frame ("tracking nothing", not "tracker dead")."""
         received = time.perf_counter()
@@ -439,25 +416,9 @@ class TrackerNode(GuardedLifecycleNode):
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
         if not self._settings["use_depth"]:
             return None
-        tolerance = self._settings["depth_sync_tolerance_s"]
-        paired = self._depth.pair(msg.header, tolerance)
-        if paired.missing:
-            self._stats.frames_without_depth += 1
-            if not paired.depth_seen:  # none ever came (a plain video, a colour-only camera): say it once
-                if not self._depth_absent_warned:
-                    self._depth_absent_warned = True
-                    self.get_logger().warning(
-                        f"no {paired.missing} has arrived on {self._topic(paired.missing)} (use_depth is true): "
-                        "grasps carry no metric pose. Publish registered depth and camera_info there, or set "
-                        "use_depth:=false. Said once.")
-            else:  # depth flows but did not pair with this frame: worth a word each time (throttled)
-                stamp = msg.header.stamp
-                self.get_logger().warning(
-                    f"no {paired.missing} for the frame stamped {stamp.sec}.{stamp.nanosec:09d} (tolerance "
-                    f"{tolerance} s): grasps without metric pose",
-                    throttle_duration_sec=self._settings["error_log_period_s"])
-        elif paired.unusable:
-            self.get_logger().warning(f"depth not used: {paired.unusable}", throttle_duration_sec=30.0)
+        paired = self._depth.pair(msg.header, self._settings["depth_sync_tolerance_s"])
+        self._stats.frames_without_depth += bool(paired.missing)
+        self._depth_words.say(paired, msg.header, self.get_logger(), self._settings)
         return paired.depth
 
     def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
@@ -471,12 +432,6 @@ class TrackerNode(GuardedLifecycleNode):
             self._debug_pub.publish(image_messages.rgb_to_image(overlay, header))
         if self._detection_pub is not None:
             self._detection_pub.publish(detections_message(output.result, header))
-
-
-def health_rules(settings: dict) -> HealthRules:
-    """The /diagnostics level rules from the node's parameters."""
-    return HealthRules(settings["diagnostics_window_s"], settings["stale_after_s"],
-                       settings["diagnostics_warn_drop_ratio"])
 
 
 def main(args: list[str] | None = None) -> int:

@@ -7,6 +7,7 @@ stamp, else the nearest within a tolerance. The latest CameraInfo gives the intr
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 from rclpy.time import Time
@@ -56,3 +57,29 @@ class DepthPairing:
             return Paired((depth_to_metres(depth), intrinsics_from_camera_info(info)))
         except ValueError as error:
             return Paired(None, unusable=str(error))
+
+
+class DepthWarnings:
+    """What the tracker says about missing depth: once when depth (or camera_info) never arrived, with what to
+    do; at most once per ``error_log_period_s`` when depth flows but a frame found none within the tolerance."""
+
+    def __init__(self, resolve_topic: Callable[[str], str]) -> None:
+        self._resolve_topic = resolve_topic  # a node's resolve_topic_name: where the input is expected
+        self.absent_warned = False
+
+    def say(self, paired: Paired, header: Header, logger, settings: dict) -> None:
+        """Log what ``paired`` calls for (nothing when depth paired); ``settings``: the tracker's parameters."""
+        if paired.unusable:
+            logger.warning(f"depth not used: {paired.unusable}", throttle_duration_sec=30.0)
+        elif paired.missing and not paired.depth_seen:
+            if not self.absent_warned:
+                self.absent_warned = True
+                topic = self._resolve_topic("depth" if paired.missing == "depth image" else "camera_info")
+                logger.warning(f"no {paired.missing} has arrived on {topic} (use_depth is true): grasps carry no "
+                               "metric pose. Publish registered depth and camera_info there, or set "
+                               "use_depth:=false. Said once.")
+        elif paired.missing:
+            stamp = header.stamp
+            logger.warning(f"no {paired.missing} for the frame stamped {stamp.sec}.{stamp.nanosec:09d} (tolerance "
+                           f"{settings['depth_sync_tolerance_s']} s): grasps without metric pose",
+                           throttle_duration_sec=settings["error_log_period_s"])

@@ -28,6 +28,12 @@ class HealthRules:
     stale_after_s: float = 3.0  # no image for this long [s] while active: STALE
     warn_drop_ratio: float = 0.5  # WARN when more than this share of the recent frames was dropped
 
+    @classmethod
+    def from_settings(cls, settings: dict) -> "HealthRules":
+        """From the tracker node's parameters."""
+        return cls(settings["diagnostics_window_s"], settings["stale_after_s"],
+                   settings["diagnostics_warn_drop_ratio"])
+
 
 COUNTERS = ("received", "processed", "dropped", "errors", "rejected")  # what the recent window differences
 
