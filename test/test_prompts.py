@@ -125,3 +125,12 @@ def test_text_resolves_to_detected_boxes_after_the_other_objects():
 def test_text_without_detection_is_refused():
     with pytest.raises(PromptError, match="found nothing for 'blue cup.'"):
         Prompt.create(text="blue cup.").resolve_text([])
+
+
+def test_tracked_after_counts_what_stays_and_what_is_created():
+    box = [[1, 1, 5, 5]]
+    assert Prompt.create(boxes=box * 3).tracked_after([1, 2]) == 3, "replaces the set"
+    assert Prompt.create(boxes=box * 3, append=True).tracked_after([1, 2]) == 5
+    assert Prompt.create(boxes=box, append=True, remove_ids=[2]).tracked_after([1, 2]) == 2
+    assert Prompt.create(remove_ids=[2]).tracked_after([1, 2, 3]) == 2
+    assert Prompt.create().tracked_after([1, 2]) == 0

@@ -113,3 +113,14 @@ def test_close_wakes_a_worker_waiting_for_prompts_and_a_submit_wakes_it_too():
     queue.close("stopping")
     worker.join(timeout=5)
     assert not worker.is_alive() and taken[-1] is None
+
+
+def test_take_newest_hands_a_waiting_frame_over_once_and_says_whether_it_was_new():
+    slot: LatestSlot[int] = LatestSlot()
+    assert slot.take_newest() == (None, False)
+    slot.put(1)
+    slot.put(2)
+    assert slot.take_newest() == (2, True), "waiting: taken with it (a prompt processes and publishes it)"
+    assert slot.take(timeout=0) is None, "not handed out a second time"
+    assert slot.take_newest() == (2, False), "already taken: still the newest, but not new"
+    assert (slot.counts.received, slot.counts.taken, slot.counts.dropped) == (2, 1, 1)
