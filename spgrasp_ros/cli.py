@@ -228,6 +228,9 @@ def build_parser() -> argparse.ArgumentParser:
     info.set_defaults(run=_cmd_info)
 
     bench_command.add_parser(commands)
+    from spgrasp_ros.ros import soak as soak_command  # imports no ROS until the soak runs
+
+    soak_command.add_parser(commands)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
     train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/presets/train/demo.yaml)")

@@ -73,14 +73,15 @@ def _stamp_ns(header) -> int:
     return Time.from_msg(header.stamp).nanoseconds
 
 
-def _start(module: str, namespace: str, params: dict, log: Path) -> subprocess.Popen:
+def start_node_process(module: str, namespace: str, params: dict, log: Path) -> subprocess.Popen:
+    """``python -m <module>`` as a node in ``namespace`` with ``params``, in its own session, output to ``log``."""
     args = [sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={namespace}"]
     for key, value in params.items():
         args += ["-p", f"{key}:={value}"]
     return subprocess.Popen(args, stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def _stop(process: subprocess.Popen, grace_s: float = 0.0) -> None:
+def stop_process(process: subprocess.Popen, grace_s: float = 0.0) -> None:
     """Let the process end by itself for ``grace_s``, then SIGINT it (then SIGKILL)."""
     try:
         process.wait(timeout=grace_s)
@@ -136,9 +137,9 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
         node.create_subscription(GraspArray, "grasp_poses", on_array, reliable)
         node.create_subscription(Image, "spgrasp_tracker/mask", lambda m: got.masks.__setitem__(_stamp_ns(m.header), m),
                                  reliable)
-        tracker = _start("spgrasp_ros.nodes.tracker_node", config.namespace,
-                         {"checkpoint": config.checkpoint, "device": config.device, "image_reliability": "reliable",
-                          "use_depth": "false"}, out / "tracker.log")
+        tracker = start_node_process("spgrasp_ros.nodes.tracker_node", config.namespace,
+                                     {"checkpoint": config.checkpoint, "device": config.device,
+                                      "image_reliability": "reliable", "use_depth": "false"}, out / "tracker.log")
         source = None
         try:
             client = LifecycleClient(node, executor, f"{config.namespace}/spgrasp_tracker", timeout_s=config.timeout_s)
@@ -152,10 +153,11 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
                 caller.wait_ready(prompt_client, timeout_s=30)
             except ServiceCallError as error:
                 raise RuntimeError(f"{error}; see {out / 'tracker.log'}") from error
-            source = _start("spgrasp_ros.nodes.video_source_node", config.namespace,
-                            {"source": str(clip_dir), "rate_hz": config.rate_hz, "loop": "false",
-                             "reliability": "reliable", "wait_for_subscribers": 2},  # the tracker and this node
-                            out / "video_source.log")
+            source = start_node_process("spgrasp_ros.nodes.video_source_node", config.namespace,
+                                        {"source": str(clip_dir), "rate_hz": config.rate_hz, "loop": "false",
+                                         "reliability": "reliable",
+                                         "wait_for_subscribers": 2},  # the tracker and this node
+                                        out / "video_source.log")
             deadline = time.monotonic() + config.timeout_s
             while not got.images and time.monotonic() < deadline:
                 executor.spin_once(timeout_sec=0.05)
@@ -201,8 +203,8 @@ def run_demo(config: DemoConfig = DemoConfig()) -> dict:
             client.shutdown()
         finally:
             if source is not None:
-                _stop(source)
-            _stop(tracker, grace_s=10.0)  # a finalized tracker exits by itself
+                stop_process(source)
+            stop_process(tracker, grace_s=10.0)  # a finalized tracker exits by itself
             executor.shutdown()
             node.destroy_node()
             rclpy.try_shutdown()
