@@ -39,6 +39,7 @@ from spgrasp_ros.ros import conversions, image_messages
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import fail_prompt_response
 from spgrasp_ros.ros.depth_pairing import DepthPairing, DepthWarnings
+from spgrasp_ros.ros.frame_gate import FrameGate
 from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
 from spgrasp_ros.ros.reply_resend import resend_lost_replies
 from spgrasp_ros.ros.sim_time_watch import SimTimeWatch
@@ -57,6 +58,12 @@ try:  # optional: vision_msgs is not among the PyPI wheels
     from spgrasp_ros.ros.detections import detections_message
 except ImportError:
     Detection2DArray = None
+try:  # in every ROS install and among the pinned wheels; optional all the same (a minimal robot image)
+    from visualization_msgs.msg import MarkerArray
+
+    from spgrasp_ros.ros.markers import grasp_markers
+except ImportError:
+    MarkerArray = None
 
 PromptJob = tuple[SetPrompt.Request, SetPrompt.Response]  # what waits in the prompt queue
 
@@ -83,7 +90,7 @@ class TrackerNode(GuardedLifecycleNode):
         self._published = 0  # GraspArrays published since activation: the next one's frame_index
         self._depth_words = DepthWarnings(self.resolve_topic_name)
         self._sim_time = SimTimeWatch(self)
-        self._rejected_encodings: set[str] = set()
+        self._gate = FrameGate()  # malformed and unreadable frames: dropped, counted, said once
         self._worker: threading.Thread | None = None
         self._running = threading.Event()
         self._lifecycle_pubs, self._subscriptions_live, self._service, self._timer = [], [], None, None
@@ -117,10 +124,13 @@ class TrackerNode(GuardedLifecycleNode):
         self._debug_pub = self.create_lifecycle_publisher(Image, "~/debug_image", 2)
         self._diag_pub = self.create_lifecycle_publisher(DiagnosticArray, "/diagnostics", 10)
         self._lifecycle_pubs = [self._grasp_pub, self._mask_pub, self._debug_pub, self._diag_pub]
-        self._detection_pub = None
+        self._detection_pub = self._marker_pub = None
         if Detection2DArray is not None:
             self._detection_pub = self.create_lifecycle_publisher(Detection2DArray, "~/detections", 10)
             self._lifecycle_pubs.append(self._detection_pub)
+        if MarkerArray is not None:
+            self._marker_pub = self.create_lifecycle_publisher(MarkerArray, "~/markers", 2)
+            self._lifecycle_pubs.append(self._marker_pub)
         self.get_logger().info(f"configured: {self._session.describe()}")
         params.set_configure_time_read_only(self, PARAMETERS, True)
         return super().on_configure(state)
@@ -192,8 +202,7 @@ class TrackerNode(GuardedLifecycleNode):
     def _release_model(self) -> None:
         if self._session is not None:
             self._session.release()
-        self._session = None
-        self._detector = None
+        self._session = self._detector = None
         self._tuning.clear()
 
     def _stop_processing(self) -> None:
@@ -214,7 +223,8 @@ class TrackerNode(GuardedLifecycleNode):
     # --- callbacks (executor threads): hand over, never process -----------------------------------------------
     def _image_cb(self, msg: Image | CompressedImage) -> None:
         self._last_image_at = time.monotonic()
-        self._frames.put(msg)
+        if self._gate.admit(msg, self.get_logger()):  # a malformed one never becomes the newest frame
+            self._frames.put(msg)
 
     def _depth_cb(self, msg: Image) -> None:
         self._depth.put_depth(msg)
@@ -255,8 +265,7 @@ class TrackerNode(GuardedLifecycleNode):
         return ticket.answer
 
     def _tracked(self) -> list[int]:
-        session = self._session
-        return list(session.tracker.object_ids) if session is not None else []
+        return list(session.tracker.object_ids) if (session := self._session) is not None else []  # one read
 
     def _parameters_changed_cb(self, parameters) -> None:
         if self._session is not None and any(p.name in RUNTIME_TUNABLE for p in parameters):
@@ -267,6 +276,7 @@ class TrackerNode(GuardedLifecycleNode):
     def _diagnostics_cb(self) -> None:
         queue = self._prompts
         now = time.monotonic()
+        self._stats.rejected_frames = self._gate.rejected
         self._diag_pub.publish(diagnostics_message(
             self.get_fully_qualified_name(), self.get_clock().now().to_msg(), self._stats, self._frames.counts,
             self._session, self._health, now, now - self._last_image_at,
@@ -311,15 +321,8 @@ class TrackerNode(GuardedLifecycleNode):
                 tune_text_detector(self._detector, settings)
 
     def _decode(self, msg: Image | CompressedImage) -> np.ndarray | None:
-        """The message as HxWx3 RGB, or None (warned once per encoding) when it cannot be read."""
-        try:
-            return image_messages.message_to_rgb(msg)
-        except image_messages.UnsupportedEncoding as error:
-            self._stats.rejected_frames += 1
-            if msg.encoding not in self._rejected_encodings:
-                self._rejected_encodings.add(msg.encoding)
-                self.get_logger().warning(f"{error}; frames in this encoding are dropped")
-            return None
+        """The message as HxWx3 RGB, or None (counted; said once per kind) when it cannot be read."""
+        return self._gate.decode(msg, self.get_logger())
 
     def _process(self, msg: Image | CompressedImage, prompt=None, rgb: np.ndarray | None = None,
                  publish: bool = True):
@@ -347,12 +350,9 @@ class TrackerNode(GuardedLifecycleNode):
         return output
 
     def _apply_prompt(self, ticket: Ticket[PromptJob]) -> None:
-        """Apply one prompt and answer it; a refused or failed prompt changes nothing.
-
-        A prompt that creates nothing (clear, removals) applies at once, without a frame. One that creates
-        objects applies to the newest frame: a frame not yet processed is processed with it (and published
-        once); a frame already published is run again with the prompt but not published again (its stamp
-        stays unique), and the new objects appear from the next frame on."""
+        """Apply one prompt and answer it; a refused or failed prompt changes nothing. Clearing and removing
+        need no frame; new objects start on the newest frame, which is published with them unless it was
+        published already (each stamp once: they appear from the next frame on)."""
         request, response = ticket.item
         tracker = self._session.tracker
         try:
@@ -370,10 +370,7 @@ class TrackerNode(GuardedLifecycleNode):
                 raise PromptError("no image received yet: a prompt applies to the newest frame")
             rgb = None
             if prompt.text:  # the detector's boxes on the newest frame
-                try:
-                    rgb = self._decode(msg)
-                except ValueError as error:
-                    raise PromptError(f"the newest frame cannot be read: {error}") from error
+                rgb = self._decode(msg)
                 prompt = resolve_text_prompt(self._detector, prompt, rgb)
             total, limit = prompt.tracked_after(tracker.object_ids), self._settings["max_objects"]
             if total > limit:
@@ -406,11 +403,8 @@ class TrackerNode(GuardedLifecycleNode):
         if rgb is None:
             return
         self._stats.idle_frames += 1
-        array = conversions.empty_grasp_array(header=msg.header, width=rgb.shape[1], height=rgb.shape[0],
-                                              frame_index=self._published,
-                                              processing_ms=(time.perf_counter() - received) * 1000.0)
-        self._published += 1
-        self._grasp_pub.publish(array)
+        self._publish_array(conversions.empty_grasp_array(msg.header, rgb.shape[1], rgb.shape[0], 0,
+                                                          (time.perf_counter() - received) * 1000.0))
 
     def _depth_for(self, msg) -> tuple[np.ndarray, tuple[float, float, float, float]] | None:
         """(depth [m], intrinsics) matching the frame, or None (no depth, no intrinsics, or too far in time)."""
@@ -421,10 +415,15 @@ class TrackerNode(GuardedLifecycleNode):
         self._depth_words.say(paired, msg.header, self.get_logger(), self._settings)
         return paired.depth
 
-    def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
-        array = conversions.frame_result_to_msg(output.result, header)
+    def _publish_array(self, array: GraspArray) -> None:
+        """A frame's GraspArray, numbered since activation, and its rviz markers while someone subscribes."""
         array.frame_index, self._published = self._published, self._published + 1
         self._grasp_pub.publish(array)
+        if self._marker_pub is not None and self._marker_pub.get_subscription_count():
+            self._marker_pub.publish(grasp_markers(array, self._settings["markers_per_object"]))
+
+    def _publish(self, header: Header, rgb: np.ndarray, output) -> None:
+        self._publish_array(conversions.frame_result_to_msg(output.result, header))
         if self._mask_pub.get_subscription_count():
             self._mask_pub.publish(image_messages.labels_to_mono16(output.label_image(), header))
         if self._settings["publish_debug_image"] and self._debug_pub.get_subscription_count():

@@ -38,7 +38,7 @@ from spgrasp_ros.srv import SetPrompt
 # the tracker's /diagnostics keys (tracker_diagnostics.diagnostics_message) -> the report's names
 FRAME_KEYS = {"received": "frames received", "processed": "frames processed",
               "dropped": "frames dropped (newer arrived)", "errored": "processing errors",
-              "rejected": "frames rejected (encoding)", "idle": "frames idle (nothing tracked)",
+              "rejected": "frames rejected (unreadable)", "idle": "frames idle (nothing tracked)",
               "prompt_reruns": "prompts on an already published frame"}
 _MAX_REFUSAL_TEXTS = 20  # distinct refusal messages kept
 

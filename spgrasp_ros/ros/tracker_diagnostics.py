@@ -79,7 +79,7 @@ class TrackerStats:
     prompt_reruns: int = 0  # prompts applied to a frame that was already processed and published
     errors: int = 0
     idle_frames: int = 0  # frames received while nothing is tracked
-    rejected_frames: int = 0  # unsupported encodings
+    rejected_frames: int = 0  # malformed or unreadable (ros.frame_gate)
     frames_without_depth: int = 0  # depth expected (use_depth) but none paired with the frame
     processing_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     end_to_end_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
@@ -126,7 +126,7 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
         "prompts on an already published frame": stats.prompt_reruns,
         "frames dropped (newer arrived)": counts.dropped,
         "frames idle (nothing tracked)": stats.idle_frames,
-        "frames rejected (encoding)": stats.rejected_frames,
+        "frames rejected (unreadable)": stats.rejected_frames,
         "processing errors": stats.errors,
         "frames without depth": stats.frames_without_depth,
         "fps": f"{stats.fps():.2f}",

@@ -185,7 +185,7 @@ def test_unsupported_encoding_is_rejected_once_and_counted(rig, clip, tracker_pr
     rig.ros.spin_until(lambda: "yuv422" in tracker_process.output(), 10, "the encoding warning")
     warnings = [line for line in tracker_process.output().splitlines() if "yuv422" in line]
     assert len(warnings) == 1, f"one warning, not one per frame: {warnings}"
-    rig.ros.spin_until(lambda: any(_value(d, "frames rejected (encoding)") == "3" for d in rig.diagnostics[-3:]),
+    rig.ros.spin_until(lambda: any(_value(d, "frames rejected (unreadable)") == "3" for d in rig.diagnostics[-3:]),
                        10, "diagnostics counting the rejected frames")
     rig.stream([frames[9][0]])  # still tracking afterwards
 
@@ -281,8 +281,12 @@ def test_depth_with_the_frame_stamp_gives_metric_poses(rig, clip):
 
 
 def _depth_gives_metric_poses(rig, clip, depth_pub, info_pub) -> None:
+    from visualization_msgs.msg import Marker, MarkerArray
+
     from spgrasp_ros.ros.image_messages import camera_info_msg, depth_to_image
 
+    markers: list = []  # ~/markers: built only while someone subscribes, as here
+    rig.ros.node.create_subscription(MarkerArray, f"{rig.node_name}/markers", markers.append, 10)
     frames, ids, boxes = clip
     rig.ros.spin_until(lambda: depth_pub.get_subscription_count() > 0 and info_pub.get_subscription_count() > 0, 30,
                        "the tracker's depth subscriptions")
@@ -304,6 +308,15 @@ def _depth_gives_metric_poses(rig, clip, depth_pub, info_pub) -> None:
         # depth is sampled on the object's mask: a grasp whose region misses the predicted mask has no pose
         posed = [g for g in array.grasps if g.has_pose]
         with_pose += len(posed)
+        if posed:  # the gripper markers of this frame stand at its posed grasps
+            rig.ros.spin_until(lambda: any(m.markers and m.markers[0].header.stamp.sec == stamp for m in markers),
+                               10, "the markers of the frame")
+            drawn = next(m for m in markers if m.markers[0].header.stamp.sec == stamp).markers
+            assert drawn[0].action == Marker.DELETEALL and drawn[1].header.frame_id == "test_camera"
+            fingers = [m.pose.position for m in drawn if m.ns == "gripper"][:2]
+            middle = [(getattr(fingers[0], a) + getattr(fingers[1], a)) / 2 for a in "xyz"]
+            first = posed[0].pose.position
+            assert middle == pytest.approx([first.x, first.y, first.z], abs=1e-6)
         for grasp in posed:
             z = 0.9 + 0.1 * k
             assert grasp.depth_m == pytest.approx(z, abs=1e-4)

@@ -253,3 +253,25 @@ def test_absent_depth_is_warned_once_with_what_to_do(rig, clip, tracker_process)
     assert output.count("has arrived on /pab/camera_info (use_depth is true)") == 1, output
     assert "use_depth:=false" in output
     assert "grasps without metric pose" not in output, "no per-frame repetition"
+
+
+def test_malformed_frames_are_turned_away_counted_and_never_the_frame_a_prompt_uses(rig, clip, tracker_process):
+    frames, ids, boxes = clip
+    assert rig.prompt().success
+    good = rig.show(frames[0][0])
+    rig.ros.spin_for(0.6)
+    before = rig.diagnostics[-1]
+    short, empty = rig.image(frames[1][0]), rig.image(frames[1][0])
+    short.data = bytes(short.data[:100])
+    empty.width = empty.height = 0
+    for msg in (short, empty, short):
+        rig.publisher.publish(msg)
+        rig.ros.spin_for(0.2)
+    response = rig.prompt(boxes=[boxes[ids[0]]])
+    assert response.success and response.header.stamp.sec == good.header.stamp.sec, "the last good frame"
+    rig.ros.spin_for(1.0)
+    after = rig.diagnostics[-1]
+    rejected = int(_value(after, "frames rejected (unreadable)")) - int(_value(before, "frames rejected (unreadable)"))
+    assert rejected == 3 and _value(after, "processing errors") == _value(before, "processing errors")
+    assert tracker_process.output().count("with 100 data bytes < step") == 1, "said once per kind"
+    assert rig.prompt().success
