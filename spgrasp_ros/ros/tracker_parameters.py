@@ -96,6 +96,8 @@ PARAMETERS = (
                      params.odd_in_range(1, 31), runtime=True),
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
+    params.ParamSpec("markers_per_object", 3, "~/markers: a gripper for each of this many best posed grasps per "
+                     "object (drawn only while someone subscribes)", params.in_range(1, 100), runtime=True),
     params.ParamSpec("publish_debug_image", True, "draw ~/debug_image while someone subscribes", runtime=True),
     params.ParamSpec("max_objects", MAX_OBJECTS, "objects tracked at once at most: a prompt that would track "
                      "more is refused at once (each object costs memory attention, decoding and memory)",
