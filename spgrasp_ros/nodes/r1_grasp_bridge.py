@@ -34,9 +34,11 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.lifecycle import LifecycleState, TransitionCallbackReturn
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.time import Time
+from scipy.spatial.transform import Rotation
 from sensor_msgs.msg import JointState
 from std_msgs.msg import Float32, Header
 from std_srvs.srv import SetBool
+from visualization_msgs.msg import MarkerArray
 
 from spgrasp_ros.arm.arm_target import (
     ArmTarget,
@@ -52,6 +54,7 @@ from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.conversions import frame_result_from_msg
 from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
+from spgrasp_ros.ros.markers import clear_markers, target_markers
 from spgrasp_ros.ros.spin import failed_transition, run_node
 
 try:  # optional: tf2_ros is not among the PyPI wheels
@@ -168,7 +171,7 @@ class R1GraspBridge(GuardedLifecycleNode):
         self._state = State.PRIMARY_STATE_UNCONFIGURED
         self._settings: dict = {}
         self._publishers_made: list = []  # what configure made, for cleanup
-        self._subscription = None
+        self._subscription = self._marker_pub = None
         self._tf_buffer = self._tf_listener = None
         self._commanding = False
         self._not_active_because = ""  # why the last configure / activate failed
@@ -194,6 +197,7 @@ class R1GraspBridge(GuardedLifecycleNode):
                 self._tf_buffer = TransformBuffer()
                 self._tf_listener = TransformListener(self._tf_buffer, self)
             self._subscription = self.create_subscription(GraspArray, "grasp_poses", self.grasps_cb, qos)
+            self._marker_pub = self.create_publisher(MarkerArray, "~/markers", 2)  # also while disabled
         except Exception as error:  # everything configure made is undone: the node stays unconfigured
             self._destroy_outputs()
             self._not_active_because = f"not enabled: configure failed: {error}"
@@ -264,6 +268,9 @@ class R1GraspBridge(GuardedLifecycleNode):
             self.destroy_lifecycle_publisher(publisher)
         self._publishers_made = []
         self._pose_pub = self._gripper_pub = None
+        if self._marker_pub is not None:
+            self.destroy_publisher(self._marker_pub)
+        self._marker_pub = None
         if self._tf_listener is not None:
             self._tf_listener.unregister()
         self._tf_buffer = self._tf_listener = None
@@ -293,7 +300,7 @@ class R1GraspBridge(GuardedLifecycleNode):
         if plan.target is not None and not plan.held:
             self._command(plan.target, msg.header)
         elif plan.target is None:
-            self._idle(plan)
+            self._idle(plan, msg.header)
 
     def enable_cb(self, request: SetBool.Request, response: SetBool.Response) -> SetBool.Response:
         """true: configure (if needed) and activate, or choose anew when active; false: deactivate. The
@@ -366,7 +373,21 @@ class R1GraspBridge(GuardedLifecycleNode):
         t, q = transform.translation, transform.rotation
         return RigidTransform.from_quaternion((t.x, t.y, t.z), (q.x, q.y, q.z, q.w))
 
+    def _draw(self, target: ArmTarget | None, header: Header) -> None:
+        """~/markers while someone subscribes: the target's grippers (green: commanding, grey: would send) in
+        the base frame, or nothing (a DELETEALL)."""
+        if self._marker_pub is None or not self._marker_pub.get_subscription_count():
+            return
+        base = Header(stamp=header.stamp, frame_id=self._settings["base_frame"])
+        if target is None:
+            self._marker_pub.publish(clear_markers(base))
+            return
+        grasp_frame = Rotation.from_quat(target.orientation) * self._planner.settings.tool.inv()  # z = approach
+        self._marker_pub.publish(target_markers(base, target.position, target.grasp_position, grasp_frame.as_quat(),
+                                                target.opening_m, self._state == State.PRIMARY_STATE_ACTIVE))
+
     def _command(self, target: ArmTarget, header: Header) -> None:
+        self._draw(target, header)
         pose, gripper = self._messages(target, header)
         period = self._settings["log_period_s"]
         if self._state != State.PRIMARY_STATE_ACTIVE:
@@ -384,7 +405,8 @@ class R1GraspBridge(GuardedLifecycleNode):
         self._commanding = True
         self.get_logger().debug(f"sent {target.describe()}")
 
-    def _idle(self, plan: Plan) -> None:
+    def _idle(self, plan: Plan, header: Header) -> None:
+        self._draw(None, header)
         period = self._settings["log_period_s"]
         if self._state == State.PRIMARY_STATE_ACTIVE and self._commanding:
             self.get_logger().warning(f"stopped commanding: {plan.reason}")

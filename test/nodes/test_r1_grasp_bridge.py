@@ -216,6 +216,38 @@ def test_enabled_sends_the_hand_computed_pose_and_gripper_command(rig):
     assert list(gripper.name) == ["jaw"] and list(gripper.position) == pytest.approx([60.0])  # 0.06 m of 0.1 m
 
 
+def test_markers_show_the_target_in_the_base_frame_grey_while_disabled_green_while_commanding(rig):
+    from visualization_msgs.msg import Marker, MarkerArray
+
+    markers: list = []
+    rig.ros.node.create_subscription(MarkerArray, f"{NS}/r1_grasp_bridge/markers", markers.append, 10)
+    rig.ros.spin_until(lambda: rig.ros.node.count_publishers(f"{NS}/r1_grasp_bridge/markers") > 0, 10,
+                       "the bridge's markers")
+    rig.ros.spin_for(0.5)
+
+    def drawn_for(stamp):
+        rig.ros.spin_until(lambda: any((m.markers[0].header.stamp.sec, m.markers[0].header.stamp.nanosec) == stamp
+                                       for m in markers), 10, "the markers of the grasps")
+        return next(m.markers for m in markers
+                    if (m.markers[0].header.stamp.sec, m.markers[0].header.stamp.nanosec) == stamp)
+
+    disabled = drawn_for(rig.send())
+    assert disabled[0].action == Marker.DELETEALL and all(m.header.frame_id == "base_link" for m in disabled)
+    boxes = [m for m in disabled if m.type == Marker.CUBE]
+    assert len(boxes) == 6 and boxes[0].color.g == pytest.approx(boxes[0].color.r), "grey: it would send"
+    pre_grasp = [(getattr(boxes[0].pose.position, a) + getattr(boxes[1].pose.position, a)) / 2 for a in "xyz"]
+    at_grasp = [(getattr(boxes[3].pose.position, a) + getattr(boxes[4].pose.position, a)) / 2 for a in "xyz"]
+    assert pre_grasp == pytest.approx([0.3, -0.1, 0.6], abs=1e-9), "the commanded (pre-grasp) point"
+    assert at_grasp == pytest.approx([0.3, -0.1, 0.5], abs=1e-9), "0.1 m further along the approach"
+    assert rig.enable().success
+    stamp = rig.send()
+    rig.wait_for(stamp)
+    commanding = [m for m in drawn_for(stamp) if m.type == Marker.CUBE]
+    assert commanding[0].color.g > commanding[0].color.r, "green: commanding"
+    lost = drawn_for(rig.send(visible=False))
+    assert [m.action for m in lost] == [Marker.DELETEALL], "nothing to send: the target markers go"
+
+
 def test_stale_outside_foreign_frame_and_lost_grasps_send_nothing(rig):
     assert rig.enable().success
     first = rig.send()
