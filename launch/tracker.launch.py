@@ -47,6 +47,8 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("video_params", os.path.join(config, "video_source.yaml"), "parameter file of video_source_node"),
         ("zed_params", os.path.join(config, "zed_camera.yaml"), "parameter file of zed_camera_node"),
         ("bridge_params", os.path.join(config, "r1_grasp_bridge.yaml"), "parameter file of r1_grasp_bridge"),
+        ("rviz", "false", "true: also start rviz2 showing the image, mask, debug image and grasp markers"),
+        ("rviz_config", os.path.join(config, "spgrasp.rviz"), "the rviz2 configuration rviz:=true opens"),
     ]
 
 
@@ -77,8 +79,10 @@ def _launch_setup(context, argument_names: list[str]) -> list:
     plan = make_plan(**{name: LaunchConfiguration(name).perform(context) for name in argument_names})
     actions = [LogInfo(msg=plan.describe())]
     for node in plan.nodes:
-        kwargs = dict(package=PACKAGE, executable=node.executable, name=node.name, namespace=plan.namespace,
+        kwargs = dict(package=node.package, executable=node.executable, name=node.name, namespace=plan.namespace,
                       parameters=[node.parameters], remappings=node.remappings, output="screen")
+        if node.arguments:
+            kwargs["arguments"] = node.arguments
         actions += _lifecycle_node(node.activate, **kwargs) if node.lifecycle else [Node(**kwargs)]
     return actions
 

@@ -18,6 +18,10 @@ import yaml
 PACKAGE = "spgrasp_ros"
 TRACKER = "spgrasp_tracker"  # executable and node name of the tracker (a lifecycle node)
 BRIDGE = "r1_grasp_bridge"  # executable and node name of the arm bridge
+RVIZ = "rviz2"  # package, executable and node name of rviz2 (rviz:=true)
+# The frame_id each camera source stamps by default: rviz's fixed frame unless the camera's parameters say another.
+CAMERA_FRAMES = {"video": "camera_color_optical_frame", "zed": "zed_left_camera_frame_optical",
+                 "none": "camera_color_optical_frame"}
 
 # camera argument -> executable (= node name) of the camera source; "none" starts no camera.
 CAMERA_NODES = {"video": "video_source_node", "zed": "zed_camera_node"}
@@ -61,6 +65,8 @@ class NodePlan:
     remappings: list[tuple[str, str]] = field(default_factory=list)  # (tracker's name, topic it reads)
     lifecycle: bool = False  # a lifecycle node: the launch file configures it
     activate: bool = True  # ... and then activates it (False: left inactive, as the arm bridge)
+    package: str = PACKAGE  # the package of the executable (rviz2 for rviz)
+    arguments: list[str] = field(default_factory=list)  # command-line arguments (rviz: -d config, -f frame)
 
 
 @dataclass(frozen=True)
@@ -84,12 +90,14 @@ class LaunchPlan:
 
 def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
               arm: str, image_transport: str, use_sim_time: str, tracker_params: str,
-              video_params: str, zed_params: str, bridge_params: str) -> LaunchPlan:
+              video_params: str, zed_params: str, bridge_params: str, rviz: str = "false",
+              rviz_config: str = "") -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
     arm:=left|right starts the bridge for that arm (overriding bridge_params), configured and left inactive;
-    arm:=none starts none. Raises LaunchPlanError naming the argument or file at fault.
+    arm:=none starts none. rviz:=true also starts rviz2 with ``rviz_config`` (config/spgrasp.rviz), its fixed
+    frame the camera's frame_id. Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
     if camera not in CAMERAS:
@@ -99,12 +107,15 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
         raise LaunchPlanError(f"arm:={arm!r} is not one of {', '.join(ARMS)}")
     namespace = _namespace(namespace)
     common = {"use_sim_time": _boolean("use_sim_time", use_sim_time)}
+    with_rviz = _boolean("rviz", rviz)
     nodes = []
+    frame = CAMERA_FRAMES[camera]
 
     if camera in CAMERA_NODES:
         executable = CAMERA_NODES[camera]
         params_file = video_params if camera == "video" else zed_params
         params = node_parameters(params_file, executable, namespace, argument=f"{camera}_params")
+        frame = str(params.get("frame_id", frame))
         if camera == "video":
             if video.strip():
                 params["source"] = video.strip()
@@ -134,6 +145,11 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     if arm != "none":
         params = {**node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params"), "arm": arm}
         nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}, lifecycle=True, activate=False))
+    if with_rviz:
+        if not rviz_config.strip():
+            raise LaunchPlanError("rviz:=true needs rviz_config:=<file> (the installed config/spgrasp.rviz)")
+        nodes.append(NodePlan(RVIZ, RVIZ, dict(common), package=RVIZ,
+                              arguments=["-d", rviz_config.strip(), "-f", frame]))
     return LaunchPlan(namespace, nodes)
 
 

@@ -254,3 +254,24 @@ def test_tracker_yaml_holds_the_dataclass_defaults():
     expected = {**TrackerConfig().settings(), "text_box_threshold": text.box_threshold,
                 "text_threshold": text.text_threshold, "text_max_objects": text.max_objects}
     assert {name: values.get(name) for name in expected} == expected
+
+
+def test_rviz_starts_with_the_packaged_config_and_the_camera_frame_as_fixed_frame(args, tmp_path):
+    import yaml
+
+    config = ROOT / "config" / "spgrasp.rviz"
+    plan = make_plan(**{**args, "rviz": "true", "rviz_config": str(config)})
+    rviz = plan.nodes[-1]
+    assert (rviz.package, rviz.executable, rviz.lifecycle) == ("rviz2", "rviz2", False)
+    assert rviz.arguments == ["-d", str(config), "-f", "camera_color_optical_frame"]
+    zed = make_plan(**{**args, "camera": "zed", "rviz": "true", "rviz_config": str(config)}).nodes[-1]
+    assert zed.arguments[-1] == "zed_left_camera_frame_optical"
+    assert "rviz2" not in [node.name for node in make_plan(**args).nodes], "off by default"
+    with pytest.raises(LaunchPlanError, match="rviz_config"):
+        make_plan(**{**args, "rviz": "true", "rviz_config": " "})
+    with pytest.raises(LaunchPlanError, match="rviz"):
+        make_plan(**{**args, "rviz": "maybe", "rviz_config": str(config)})
+    displays = yaml.safe_load(config.read_text())["Visualization Manager"]["Displays"]
+    topics = {d["Topic"]["Value"] for d in displays if "Topic" in d}
+    assert topics == {"image", "spgrasp_tracker/debug_image", "spgrasp_tracker/mask", "spgrasp_tracker/markers",
+                      "r1_grasp_bridge/markers"}, "relative names: rviz2 runs in the launch namespace"
