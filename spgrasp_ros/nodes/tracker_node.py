@@ -241,6 +241,7 @@ class TrackerNode(GuardedLifecycleNode):
         finally:
             with self._calls_lock:
                 self._prompt_calls -= 1
+                self._stats.prompts_answered += 1
 
     def _answer_prompt(self, request: SetPrompt.Request, response: SetPrompt.Response) -> SetPrompt.Response:
         queue = self._prompts

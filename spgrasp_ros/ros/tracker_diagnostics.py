@@ -77,6 +77,7 @@ class TrackerStats:
 
     processed: int = 0  # frames processed and published (prompt re-runs of a published frame not counted)
     prompt_reruns: int = 0  # prompts applied to a frame that was already processed and published
+    prompts_answered: int = 0  # set_prompt requests answered (applied or refused)
     errors: int = 0
     idle_frames: int = 0  # frames received while nothing is tracked
     rejected_frames: int = 0  # malformed or unreadable (ros.frame_gate)
@@ -133,6 +134,7 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
         "processing ms p50 / p90": _percentiles(stats.processing_ms),
         "stamp to publish ms p50 / p90": _percentiles(stats.end_to_end_ms),
         "objects lost": stats.lost_objects,
+        "prompts answered": stats.prompts_answered,
         "prompts waiting": prompts_waiting,
         "prompt being applied": "yes" if prompt_applying else "no",
     }

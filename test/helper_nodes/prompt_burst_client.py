@@ -41,7 +41,8 @@ def main() -> int:
         executor.spin_once(timeout_sec=0.05)
     answers = [f.result() for f in futures if f.done()]
     print(json.dumps({"sent": count, "answered": len(answers), "succeeded": sum(a.success for a in answers),
-                      "refusals": [a.message for a in answers if not a.success]}), flush=True)
+                      "unanswered": [k for k, f in enumerate(futures) if not f.done()],
+                      "refusals": sorted({a.message for a in answers if not a.success})}), flush=True)
     executor.shutdown()
     node.destroy_node()
     rclpy.try_shutdown()

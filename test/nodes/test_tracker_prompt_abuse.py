@@ -140,6 +140,8 @@ def test_a_burst_of_200_prompts_from_5_clients_is_answered_every_one(rig, clip):
     frames, _, _ = clip
     rig.show(frames[5][0])
     assert rig.prompt().success
+    rig.ros.spin_for(1.0)
+    before = rig.diagnostics[-1]
     clients = [RosProcess([sys.executable, str(HELPERS / "prompt_burst_client.py"), f"{NS}/set_prompt", "40",
                            "0.01", "90"]) for _ in range(5)]
     try:
@@ -152,11 +154,16 @@ def test_a_burst_of_200_prompts_from_5_clients_is_answered_every_one(rig, clip):
             client.stop()
     assert codes == [0] * 5, [c.output() for c in clients]
     reports = [json.loads(c.output().strip().splitlines()[-1]) for c in clients]
-    assert sum(r["answered"] for r in reports) == 200, reports
-    succeeded = sum(r["succeeded"] for r in reports)
-    refusals = [m for r in reports for m in r["refusals"]]
-    assert succeeded + len(refusals) == 200 and 1 <= succeeded <= 16
-    assert all("refused" in m for m in refusals), set(refusals)
+    rig.ros.spin_for(1.0)
+    answered = int(_value(rig.diagnostics[-1], "prompts answered")) - int(_value(before, "prompts answered"))
+    lost = [r["unanswered"] for r in reports]
+    assert answered == 200, "the tracker answers every request (applied, or refused with a reason)"
+    # Under heavy load (two busy loops on this 2-core machine beside the 7 processes) Fast DDS lost up to 3 of
+    # the 200 replies the tracker sent, in 1 of 3 runs (consecutive ones of one client, mid-burst, no "failed to
+    # send" from rmw); without load none in 9 runs. The issue's 179 unanswered stay far out of reach.
+    assert sum(r["answered"] for r in reports) >= 195, f"replies lost in the middleware per client: {lost}"
+    assert 1 <= sum(r["succeeded"] for r in reports) <= 16, "at most max_objects appended"
+    assert all("refused" in m for r in reports for m in r["refusals"]), reports
     assert set(states) <= {"active"} and states
     cleared = rig.prompt(append=True)  # an empty request clears, also with append
     assert cleared.success and list(cleared.tracked_ids) == []
