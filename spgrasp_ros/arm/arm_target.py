@@ -169,7 +169,12 @@ def is_stale(stamp_s: float, now_s: float, timeout_s: float) -> bool:
 
 
 def select_grasp(result: FrameResult, object_id: int) -> tuple[Grasp | None, str]:
-    """The best grasp with a metric pose of object ``object_id`` (0: of any visible object), or (None, why)."""
+    """The best grasp with a metric pose of object ``object_id`` (0: of any visible object), or (None, why).
+
+    "Best" is the order of ``result.grasps`` (GraspArray's): each object's best grasp comes first, and with
+    steady grasps that is the steady one, held against flips between near-equal grasps, not simply the
+    highest-scoring; so the arm follows the grasp the tracker holds steady. Without a pose the next one with a
+    pose is taken."""
     states = {state.id: state for state in result.objects}
     if object_id:
         state = states.get(object_id)
@@ -187,7 +192,7 @@ def select_grasp(result: FrameResult, object_id: int) -> tuple[Grasp | None, str
     if not with_pose:
         what = "grasp with a metric pose (no valid depth under its grasps)" if candidates else "grasp"
         return None, f"object {object_id} has no {what}" if object_id else f"no visible object has a {what}"
-    return max(with_pose, key=lambda g: g.score), ""
+    return with_pose[0], ""
 
 
 @dataclass(frozen=True)

@@ -186,6 +186,15 @@ def test_the_selected_object_or_the_best_visible_one():
     assert select_grasp(_result(states=[_state(1)]), 0) == (None, "no visible object has a grasp")
 
 
+def test_the_steady_best_grasp_is_followed_not_the_highest_score():
+    """GraspArray order: each object's steady best first, even when a later grasp scores a little higher."""
+    steady, higher = _grasp(1, 0.78), _grasp(1, 0.82)
+    result = _result(steady, higher, states=[_state(1)])
+    assert select_grasp(result, 1) == (steady, "") and select_grasp(result, 0) == (steady, "")
+    unposed = _result(_grasp(1, 0.78, pose=False), higher, states=[_state(1)])
+    assert select_grasp(unposed, 1) == (higher, ""), "the next grasp with a pose when the best has none"
+
+
 # --- the planner --------------------------------------------------------------------------------------------
 def _planner(**changes) -> ArmTargetPlanner:
     return ArmTargetPlanner(TargetSettings(**{"workspace": WIDE, "max_rate_hz": 10.0, "stale_timeout_s": 0.5,
