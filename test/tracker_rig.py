@@ -5,6 +5,8 @@ lookups. Shared by the tracker node's test modules."""
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
+from typing import Iterator
 
 import numpy as np
 from ros_harness import RosProcess
@@ -150,6 +152,17 @@ def tracker_process_for(namespace: str, *extra: str) -> RosProcess:
     return RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args",
                        "-r", f"__ns:={namespace}", "-p", "checkpoint:=demo", "-p", "device:=cpu",
                        "-p", "diagnostics_period_s:=0.5", "-p", "image_reliability:=reliable", *extra])
+
+
+@contextmanager
+def running_tracker(namespace: str, *extra: str) -> Iterator[RosProcess]:
+    """``tracker_process_for`` while the block runs; then stopped, and its output printed for the test log."""
+    process = tracker_process_for(namespace, *extra)
+    try:
+        yield process
+    finally:
+        process.stop(timeout=20)
+        sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
 
 
 def diagnostic_value(diagnostics, key: str) -> str | None:

@@ -277,10 +277,9 @@ class TrackerNode(GuardedLifecycleNode):
     def _diagnostics_cb(self) -> None:
         queue = self._prompts
         now = time.monotonic()
-        self._stats.rejected_frames = self._gate.rejected
         self._diag_pub.publish(diagnostics_message(
             self.get_fully_qualified_name(), self.get_clock().now().to_msg(), self._stats, self._frames.counts,
-            self._session, self._health, now, now - self._last_image_at,
+            self._session, self._health, now, now - self._last_image_at, rejected_frames=self._gate.rejected,
             prompts_waiting=len(queue) if queue is not None else 0, prompt_applying=self._applying is not None))
 
     # --- the worker thread: the only one that touches the model ------------------------------------------------

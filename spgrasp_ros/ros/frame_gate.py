@@ -19,7 +19,6 @@ from spgrasp_ros.ros import image_messages
 
 MAX_KINDS = 32  # problem kinds warned once each; beyond, one warning per THROTTLE_S
 THROTTLE_S = 10.0
-BYTES_PER_PIXEL = {"rgb8": 3, "bgr8": 3, "bgra8": 4, "rgba8": 4, "mono8": 1, "mono16": 2, "16UC1": 2, "32FC1": 4}
 
 
 def size_problem(msg: Image | CompressedImage) -> str | None:
@@ -29,7 +28,7 @@ def size_problem(msg: Image | CompressedImage) -> str | None:
     width, height, step = int(msg.width), int(msg.height), int(msg.step)
     if width <= 0 or height <= 0:
         return f"{msg.encoding!r} image without pixels ({width}x{height})"
-    needed = width * BYTES_PER_PIXEL.get(msg.encoding, 1)
+    needed = width * (image_messages.bytes_per_pixel(msg.encoding) or 1)  # unknown encodings: 1 at least
     if step < needed:
         return f"{msg.encoding!r} image with step {step} < {needed} bytes a row ({width} px)"
     if len(msg.data) < step * height:

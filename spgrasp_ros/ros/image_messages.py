@@ -25,11 +25,21 @@ _TO_RGB = {"bgr8": cv2.COLOR_BGR2RGB, "bgra8": cv2.COLOR_BGRA2RGB, "rgba8": cv2.
            "mono8": cv2.COLOR_GRAY2RGB}
 _DEPTH_DTYPES = {"32FC1": np.dtype(np.float32), "16UC1": np.dtype(np.uint16)}
 _MM_PER_M = 1000.0
+_LABEL_BYTES = {"mono16": 2}  # the label image this module writes (labels_to_mono16)
 _NATIVE_BIG_ENDIAN = sys.byteorder == "big"
 
 
 class UnsupportedEncoding(ValueError):
     """An image encoding these conversions do not handle; the message names it and the supported ones."""
+
+
+def bytes_per_pixel(encoding: str) -> int | None:
+    """Bytes of one pixel in an encoding this module reads or writes (colour, depth, label), else None."""
+    if encoding in _CHANNELS:
+        return _CHANNELS[encoding]
+    if encoding in _DEPTH_DTYPES:
+        return _DEPTH_DTYPES[encoding].itemsize
+    return _LABEL_BYTES.get(encoding)
 
 
 def _unsupported(encoding: str, supported: tuple[str, ...]) -> UnsupportedEncoding:

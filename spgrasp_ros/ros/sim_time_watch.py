@@ -22,7 +22,6 @@ class SimTimeWatch:
         self._node = node
         self._after_s = after_s
         self._since = time.monotonic()
-        self.warned = False
         self._timer = node.create_timer(0.5, self._check_cb, clock=Clock(clock_type=ClockType.STEADY_TIME))
 
     def _check_cb(self) -> None:
@@ -35,7 +34,6 @@ class SimTimeWatch:
             return
         waited = time.monotonic() - self._since
         if waited >= self._after_s:
-            self.warned = True
             node.get_logger().warning(
                 f"use_sim_time is true but no /clock has arrived for {waited:.0f} s: this node's clock stands at "
                 "0, so its timers wait and its stamps are 0. Play the recording with its clock (ros2 bag play "

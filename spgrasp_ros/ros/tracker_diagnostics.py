@@ -35,9 +35,6 @@ class HealthRules:
                    settings["diagnostics_warn_drop_ratio"])
 
 
-COUNTERS = ("received", "processed", "dropped", "errors", "rejected")  # what the recent window differences
-
-
 class RecentHealth:
     """The level of the tracker from recent windows, not from totals: one bad frame makes WARN for
     ``window_s``, then OK again; no image for ``stale_after_s`` makes STALE."""
@@ -80,7 +77,6 @@ class TrackerStats:
     prompts_answered: int = 0  # set_prompt requests answered (applied or refused)
     errors: int = 0
     idle_frames: int = 0  # frames received while nothing is tracked
-    rejected_frames: int = 0  # malformed or unreadable (ros.frame_gate)
     frames_without_depth: int = 0  # depth expected (use_depth) but none paired with the frame
     processing_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
     end_to_end_ms: collections.deque = field(default_factory=lambda: collections.deque(maxlen=WINDOW))
@@ -113,12 +109,14 @@ def _percentiles(values) -> str:
 
 def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: SlotCounts,
                         session: TrackerSession | None, health: RecentHealth, now_s: float, image_age_s: float, *,
-                        prompts_waiting: int = 0, prompt_applying: bool = False) -> DiagnosticArray:
+                        rejected_frames: int = 0, prompts_waiting: int = 0,
+                        prompt_applying: bool = False) -> DiagnosticArray:
     """A DiagnosticArray with one status named ``<name>: tracker`` (``name``: the node's fully qualified name).
     Totals are since the node was made; the level comes from the recent window (``RecentHealth``): ERROR
     without a model, STALE without images, WARN on recent errors, rejected frames, drops or lost objects.
 
-    ``now_s``: monotonic seconds; ``image_age_s``: seconds since the last image arrived;
+    ``now_s``: monotonic seconds; ``image_age_s``: seconds since the last image arrived; ``rejected_frames``:
+    frames turned away or rejected as unreadable (``ros.frame_gate``);
     ``prompts_waiting``: prompts in line for the worker; ``prompt_applying``: whether it is applying one now.
     """
     values = {
@@ -127,7 +125,7 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
         "prompts on an already published frame": stats.prompt_reruns,
         "frames dropped (newer arrived)": counts.dropped,
         "frames idle (nothing tracked)": stats.idle_frames,
-        "frames rejected (unreadable)": stats.rejected_frames,
+        "frames rejected (unreadable)": rejected_frames,
         "processing errors": stats.errors,
         "frames without depth": stats.frames_without_depth,
         "fps": f"{stats.fps():.2f}",
@@ -153,7 +151,7 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
             values["gpu memory peak MiB"] = f"{torch.cuda.max_memory_allocated(device) / 2**20:.0f}"
     recent = health.recent(now_s, {"received": counts.received, "processed": stats.processed,
                                    "dropped": counts.dropped, "errors": stats.errors,
-                                   "rejected": stats.rejected_frames})
+                                   "rejected": rejected_frames})
     values["seconds since the last image"] = f"{image_age_s:.1f}"
     if session is None:
         level, message = DiagnosticStatus.ERROR, "no model loaded"

@@ -19,7 +19,7 @@ import time
 import numpy as np
 import pytest
 from ros_harness import RosProcess, require_ros
-from tracker_rig import NS, Rig, make_clip, rss_kib, tracker_process_for
+from tracker_rig import NS, Rig, make_clip, rss_kib, running_tracker, tracker_process_for
 from tracker_rig import diagnostic_value as _value
 
 pytestmark = pytest.mark.ros
@@ -36,12 +36,8 @@ def clip():
 @pytest.fixture(scope="module")
 def tracker_process():
     require_ros()
-    process = tracker_process_for(NS)
-    try:
+    with running_tracker(NS) as process:
         yield process
-    finally:
-        process.stop(timeout=20)
-        sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
 
 
 @pytest.fixture(scope="module")

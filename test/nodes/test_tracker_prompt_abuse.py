@@ -14,7 +14,7 @@ import sys
 import numpy as np
 import pytest
 from ros_harness import HELPERS, RosProcess, require_ros
-from tracker_rig import Rig, make_clip, tracker_process_for
+from tracker_rig import Rig, make_clip, running_tracker
 from tracker_rig import diagnostic_value as _value
 
 pytestmark = pytest.mark.ros
@@ -30,12 +30,8 @@ def clip():
 @pytest.fixture(scope="module")
 def tracker_process():
     require_ros()
-    process = tracker_process_for(NS)
-    try:
+    with running_tracker(NS) as process:
         yield process
-    finally:
-        process.stop(timeout=20)
-        sys.stdout.write(f"--- tracker node output ---\n{process.output()}\n")
 
 
 @pytest.fixture(scope="module")
