@@ -12,7 +12,8 @@
 #      sam2 without torchvision, the ML stack, pytest); redone when a requirements file changes;
 #   2. a colcon build of this package (interfaces + Python) into .build/install; colcon itself skips
 #      unchanged work (about a second when nothing changed);
-#   3. the job, with the environment of the build sourced and this checkout's Python modules first on the path.
+#   3. the job, with the environment of the build sourced and this checkout's Python modules first on the path;
+#      for `test`, Debian's chromium + chromium-driver first, when missing (the operator page's browser tests).
 #
 # Environment variables:
 #   PYTHON=python3.12      interpreter the venv is made from (3.10 to 3.13; default python3)
@@ -133,8 +134,30 @@ prepare() {
   enter_build
 }
 
+# Debian's Chromium and chromedriver for the operator page's browser tests, installed when missing (as root,
+# or through sudo without a password); with them here, a missing browser fails those tests instead of skipping.
+ensure_browser() {
+  if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+    local apt=(apt-get)
+    [[ "$(id -u)" -eq 0 ]] || apt=(sudo -n apt-get)
+    if command -v apt-get >/dev/null 2>&1 && "${apt[@]}" --version >/dev/null 2>&1; then
+      say "installing chromium and chromium-driver (the operator page tests drive them)"
+      export DEBIAN_FRONTEND=noninteractive
+      "${apt[@]}" install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+        || { "${apt[@]}" update -qq >/dev/null 2>&1 && "${apt[@]}" install -y -qq chromium chromium-driver >/dev/null; } \
+        || say "could not install chromium: the browser tests will be skipped"
+    else
+      say "chromium/chromedriver missing and apt-get unusable here: the browser tests will be skipped"
+    fi
+  fi
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then
+    export SPGRASP_REQUIRE_BROWSER=1
+  fi
+}
+
 run_tests() {
   cd "$ROOT"
+  ensure_browser
   # the code's habits first (pyproject.toml [tool.ruff]): line length, import order, pyflakes
   python -m ruff check --quiet "$ROOT" \
     || { say "ruff found the problems above (imports: bash tools/dev.sh run ruff check --fix .)"; exit 1; }
