@@ -3,6 +3,7 @@
 
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
     ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt arm:=left
+    ros2 launch spgrasp_ros tracker.launch.py camera:=bag bag:=/data/session_bag rviz:=true
     ros2 launch spgrasp_ros tracker.launch.py --show-args
 
 What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
@@ -30,10 +31,13 @@ from spgrasp_ros.ros.launch_plan import PACKAGE, make_plan
 def _arguments(config: str) -> list[tuple[str, str, str]]:
     """(name, default, description) of every launch argument; config is share/spgrasp_ros/config."""
     return [
-        ("camera", "video", "camera source: zed (ZED 2i or .svo), video (file, image folder, webcam) or none "
-                            "(your own driver publishing image, depth, camera_info in the namespace)"),
+        ("camera", "video", "camera source: zed (ZED 2i or .svo), video (file, image folder, webcam), bag "
+                            "(a rosbag2 bag, MCAP or sqlite3, with its stamps and /clock) or none (your own "
+                            "driver publishing image, depth, camera_info in the namespace)"),
         ("video", "", "what camera:=video publishes: video file, image folder, recorded sequence (e.g. from "
                       "`spgrasp synth`), webcam:N or /dev/videoN ('' = `source` in video_params)"),
+        ("bag", "", "what camera:=bag replays: a rosbag2 folder ('' = `bag` in bag_params); its /clock turns "
+                    "use_sim_time on for the other nodes"),
         ("checkpoint", "", "bundled model name or checkpoint file ('' = tracker_params: demo)"),
         ("model_config", "", "model preset/YAML the checkpoint must match ('' = tracker_params: the one "
                              "inside the checkpoint)"),
@@ -46,6 +50,8 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("tracker_params", os.path.join(config, "tracker.yaml"), "parameter file of the tracker"),
         ("video_params", os.path.join(config, "video_source.yaml"), "parameter file of video_source_node"),
         ("zed_params", os.path.join(config, "zed_camera.yaml"), "parameter file of zed_camera_node"),
+        ("bag_params", os.path.join(config, "bag_source.yaml"), "parameter file of bag_source_node (topics in "
+                                                                 "the bag, rate, loop, publish_clock)"),
         ("bridge_params", os.path.join(config, "r1_grasp_bridge.yaml"), "parameter file of r1_grasp_bridge"),
         ("rviz", "false", "true: also start rviz2 showing the image, mask, debug image and grasp markers"),
         ("rviz_config", os.path.join(config, "spgrasp.rviz"), "the rviz2 configuration rviz:=true opens"),

@@ -191,6 +191,8 @@ def _tracking_line(figures: dict) -> str:
 def _cmd_demo(args: argparse.Namespace) -> int:
     try:
         from spgrasp_ros.ros.demo import DemoConfig, run_demo
+        if args.bag:
+            return _bag_demo(args)
     except ImportError as error:
         print(f"spgrasp demo runs the ROS 2 nodes and needs rclpy and the built spgrasp_ros interfaces ({error}); "
               "run it as `tools/dev.sh demo`, or source a ROS 2 workspace with this package built", file=sys.stderr)
@@ -204,6 +206,22 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0 if summary["frames_with_grasps"] else 1
 
 
+def _bag_demo(args: argparse.Namespace) -> int:
+    """``spgrasp demo --bag``: the demo on a recorded bag (``ros.bag_demo``)."""
+    from spgrasp_ros.ros.bag_demo import BagDemoConfig, parse_box, run_bag_demo
+
+    try:
+        config = BagDemoConfig(bag=args.bag, annotations=args.annotations or "", speed=args.speed,
+                               boxes=tuple(parse_box(text) for text in args.box or ()), checkpoint=args.checkpoint,
+                               device=args.device, out=args.out if args.out != _DEMO_OUT else _DEMO_OUT + "_bag")
+        summary = run_bag_demo(config)
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f"spgrasp demo: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
+    return 0 if summary["frames_with_grasps"] else 1
+
+
+_DEMO_OUT = "outputs/demo"
 _TRACKER = TrackerConfig()  # the one source of the tracker's defaults
 
 
@@ -220,7 +238,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--rate", type=float, default=10.0, help="replay rate [Hz]")
     demo.add_argument("--checkpoint", default="demo", help="bundled model name or checkpoint path")
     demo.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N")
-    demo.add_argument("--out", default="outputs/demo", help="folder for the video, summary.json and node logs")
+    demo.add_argument("--out", default=_DEMO_OUT, help="folder for the video, summary.json and node logs "
+                                                       "(with --bag: outputs/demo_bag)")
+    demo.add_argument("--bag", help="replay this rosbag2 bag (MCAP or sqlite3; /image, /depth, /camera_info) "
+                                    "through bag_source_node instead of a synthetic clip")
+    demo.add_argument("--annotations", help="with --bag: a recorded sequence labelling the bag's frames in order; "
+                                            "prompts its objects' boxes and scores the grasps")
+    demo.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
+                      help="with --bag and no --annotations: a prompt box in pixels (repeatable, one per object)")
+    demo.add_argument("--speed", type=float, default=1.0, help="with --bag: replay speed, x the recorded one")
     demo.set_defaults(run=_cmd_demo)
 
     info = commands.add_parser("info", help="report versions, devices and optional ROS parts")
@@ -231,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     from spgrasp_ros.ros import soak as soak_command  # imports no ROS until the soak runs
 
     soak_command.add_parser(commands)
+    from spgrasp_ros.ros import bag_commands  # imports no ROS or rosbags until a command runs
+
+    bag_commands.add_parsers(commands)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
     train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/presets/train/demo.yaml)")
@@ -254,7 +283,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--data", action="append", default=None, metavar="SPEC",
                             help="split: synthetic[:seed=S,sequences=N,frames=F,size=WxH] or "
                                  "<kind>:<path>[:key=value,...] with kind recorded|cornell|jacquard|ocid|graspnet and "
-                                 "the reader's options, e.g. jacquard:~/jacquard:masks=false,depth=stereo "
+                                 "the reader's options, e.g. jacquard:~/jacquard:masks=false,depth=stereo, or "
+                                 "bag:<rosbag2 folder>:annotations=<recorded sequence>[,image=<topic>,depth=..,"
+                                 "camera_info=..] (the bag's frames labelled by the sequence) "
                                  "(repeatable; default synthetic held-out)")
     evaluation.add_argument("--suite", action="append", default=None, metavar="NAME",
                             help="a named synthetic suite on its own held-out seeds (repeatable; 'all' = every "

@@ -36,9 +36,10 @@ class SequenceRecorder:
     """Writes frames to one sequence folder on a background thread; ``close()`` finishes it (``sequence.json``)."""
 
     def __init__(self, folder: str | Path, size: tuple[int, int], fps: float, camera: dict | None = None,
-                 max_pending: int = 8) -> None:
+                 max_pending: int = 8, frame_id: str | None = None) -> None:
         self.folder = Path(folder)
-        self._writer = SequenceWriter(self.folder, size, fps=fps, camera=camera)  # raises before any thread runs
+        # raises before any thread runs
+        self._writer = SequenceWriter(self.folder, size, fps=fps, camera=camera, frame_id=frame_id)
         self._queue: queue.Queue = queue.Queue(maxsize=max_pending)  # frames waiting to be written, at most
         self.written = 0  # frames on disk
         self.dropped = 0  # frames refused because the queue was full or writing had failed
@@ -47,8 +48,9 @@ class SequenceRecorder:
         self._thread = threading.Thread(target=self._write_loop, name="sequence_recorder", daemon=True)
         self._thread.start()
 
-    def put(self, rgb: np.ndarray, depth_m: np.ndarray | None = None) -> bool:
-        """Queue a frame ([H, W, 3] uint8 RGB, [H, W] metres or None); False when it was dropped.
+    def put(self, rgb: np.ndarray, depth_m: np.ndarray | None = None, stamp_ns: int | None = None) -> bool:
+        """Queue a frame ([H, W, 3] uint8 RGB, [H, W] metres or None, its capture stamp [ns] or None); False
+        when it was dropped.
 
         The arrays are written later: the caller must not modify them afterwards.
         """
@@ -56,7 +58,7 @@ class SequenceRecorder:
             self.dropped += 1
             return False
         try:
-            self._queue.put_nowait((rgb, depth_m))
+            self._queue.put_nowait((rgb, depth_m, stamp_ns))
         except queue.Full:
             self.dropped += 1
             return False
@@ -67,7 +69,7 @@ class SequenceRecorder:
             if self.error is not None:
                 continue  # drain without writing after a failure
             try:
-                self._writer.write(item[0], [], depth_m=item[1])
+                self._writer.write(item[0], [], depth_m=item[1], stamp_ns=item[2])
                 self.written += 1
             except Exception as error:  # disk full, unwritable folder, a frame of another size
                 self.error = error

@@ -5,20 +5,23 @@ One folder per sequence::
     <sequence>/
       sequence.json        {"format": "spgrasp_ros.sequence/1", "name": str, "size": [W, H], "fps": float,
                             "frames": N, "objects": {"<id>": {"name": str}, ...},
-                            "camera": {"fx", "fy", "cx", "cy"} (optional), "depth_scale": 0.001 (with depth)}
+                            "camera": {"fx", "fy", "cx", "cy"} (optional), "depth_scale": 0.001 (with depth),
+                            "frame_id": str (optional: the camera's optical frame, as a ROS header names it)}
       rgb/000000.png       colour frames (8-bit PNG)
       masks/000000.png     optional label images: pixel = object id (uint8, or uint16 above 255), 0 = background
       depth/000000.png     optional registered depth, uint16, metres = value * depth_scale, 0 = no measurement
       annotations.jsonl    one line per frame, in frame order:
                            {"frame": 0, "objects": [{"id": 1, "visible": true,
-                                                     "grasps": [[cx, cy, angle, width, jaw], ...]}, ...]}
+                                                     "grasps": [[cx, cy, angle, width, jaw], ...]}, ...],
+                            "stamp_ns": int (optional: the frame's capture stamp, as a ROS header has it)}
 
 Grasps use the package convention (``spgrasp_ros.data.types``): pixels, x right, y down; angle = closing
 direction from +x toward +y in radians; width = opening; jaw = extent across it. ``visible: false`` marks
 an occluded object (its grasps, if any, are not scored). ``sequence.json`` is written last, so a folder
 without it is an unfinished recording. Reading checks every frame file (``types.check_image``): a sequence
 with a missing, corrupt or wrongly sized frame or mask is rejected, naming the file. Depth loads as metres
-with NaN where there is no measurement.
+with NaN where there is no measurement. When every line has a ``stamp_ns``, the sequence's meta lists them as
+``stamps_ns`` (frame order).
 """
 
 from __future__ import annotations
@@ -50,7 +53,8 @@ class SequenceWriter:
     """Writes one sequence frame by frame; ``close`` writes ``sequence.json``. Use as a context manager."""
 
     def __init__(self, folder: str | Path, size: tuple[int, int], fps: float = 30.0,
-                 object_names: dict[int, str] | None = None, camera: dict | None = None) -> None:
+                 object_names: dict[int, str] | None = None, camera: dict | None = None,
+                 frame_id: str | None = None) -> None:
         self.folder = Path(folder)
         if (self.folder / "sequence.json").exists():
             raise FileExistsError(f"{self.folder} already holds a recorded sequence")
@@ -59,13 +63,15 @@ class SequenceWriter:
         self.fps = fps
         self.object_names = dict(object_names or {})
         self.camera = camera
+        self.frame_id = frame_id
         self._count = 0
         self._has_depth = False
         self._annotations = open(self.folder / "annotations.jsonl", "w")
 
     def write(self, rgb: np.ndarray, objects: list[ObjectLabel], masks: np.ndarray | None = None,
-              depth_m: np.ndarray | None = None) -> None:
-        """Append a frame: HxWx3 uint8 RGB, its object labels, optional HxW label image and depth [m]."""
+              depth_m: np.ndarray | None = None, stamp_ns: int | None = None) -> None:
+        """Append a frame: HxWx3 uint8 RGB, its object labels, optional HxW label image, depth [m] and capture
+        stamp [ns]."""
         height, width = rgb.shape[:2]
         if (width, height) != self.size or rgb.dtype != np.uint8 or rgb.ndim != 3:
             raise ValueError(f"frame {self._count}: expected {self.size[0]}x{self.size[1]}x3 uint8, "
@@ -86,6 +92,8 @@ class SequenceWriter:
             {"id": int(o.object_id), "visible": bool(o.visible),
              "grasps": np.column_stack([o.grasps.centers, o.grasps.angles, o.grasps.widths,
                                         o.grasps.jaws]).round(4).tolist()} for o in objects]}
+        if stamp_ns is not None:
+            line["stamp_ns"] = int(stamp_ns)
         self._annotations.write(json.dumps(line) + "\n")
         for o in objects:
             self.object_names.setdefault(int(o.object_id), f"object {o.object_id}")
@@ -102,6 +110,8 @@ class SequenceWriter:
             meta["camera"] = self.camera
         if self._has_depth:
             meta["depth_scale"] = DEPTH_SCALE
+        if self.frame_id:
+            meta["frame_id"] = self.frame_id
         (self.folder / "sequence.json").write_text(json.dumps(meta, indent=2))
 
     def __enter__(self) -> "SequenceWriter":
@@ -143,7 +153,7 @@ def read_sequence(folder: str | Path) -> Sequence:
         raise DatasetError(f"{annotations}: {len(lines)} lines for {meta['frames']} frames")
     scale = float(meta.get("depth_scale", DEPTH_SCALE))
     expected = tuple(meta.get("size", ()))  # (W, H) of every frame
-    frames = []
+    frames, stamps = [], []
     for index, text in enumerate(lines):
         where = f"{annotations}:{index + 1}"
         try:
@@ -152,6 +162,8 @@ def read_sequence(folder: str | Path) -> Sequence:
             raise DatasetError(f"{where}: invalid JSON ({error})") from error
         if line.get("frame") != index:
             raise DatasetError(f"{where}: frame {line.get('frame')}, expected {index}")
+        if isinstance(line.get("stamp_ns"), int):
+            stamps.append(line["stamp_ns"])
         name = f"{index:06d}.png"
         rgb = folder / "rgb" / name
         if not rgb.is_file():
@@ -168,7 +180,10 @@ def read_sequence(folder: str | Path) -> Sequence:
             load_masks=lambda p=mask_path: read_label_image(p) if p.is_file() else None,
             load_depth=lambda p=depth_path: depth_metres(read_label_image(p), scale, p) if p.is_file() else None,
         ))
-    return Sequence(folder.name, frames, meta={k: v for k, v in meta.items() if k != "format"} | {"source": "recorded"})
+    meta = {k: v for k, v in meta.items() if k != "format"} | {"source": "recorded"}
+    if lines and len(stamps) == len(lines):
+        meta["stamps_ns"] = stamps
+    return Sequence(folder.name, frames, meta=meta)
 
 
 def read_recorded(root: str | Path) -> tuple[list[Sequence], ReadReport]:

@@ -101,6 +101,8 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
     (a named synthetic suite, ``data.synth_suites``; its own held-out seeds by default) or
     ``<kind>:<path>[:key=value,...]`` (kind: recorded, cornell, jacquard, ocid, graspnet; ``~`` is the home
     folder; the options are the reader's keyword arguments, e.g. ``jacquard:~/jacquard:masks=false,depth=none``)
+    or ``bag:<rosbag2 folder>:annotations=<recorded sequence>[,image=<topic>,depth=..,camera_info=..]`` (the
+    bag's frames labelled by the sequence, frame k = line k; needs rosbags and the ROS message packages)
     -> (split name, sequences)."""
     import dataclasses
 
@@ -108,6 +110,13 @@ def parse_data_spec(spec: str) -> tuple[str, list[Sequence]]:
     from spgrasp_ros.training.sources import SourceConfig, read_source
 
     kind, _, rest = spec.partition(":")
+    if kind == "bag":
+        try:
+            from spgrasp_ros.ros.bag_sequence import read_bag_sequence
+        except ImportError as error:
+            raise ValueError(f"data spec {spec!r}: reading bags needs rosbags and the ROS 2 message packages "
+                             f"(requirements/ros.txt): {error}") from None
+        return read_bag_sequence(rest, spec)
     if kind == "suite":
         from spgrasp_ros.data.synth_suites import load_suite, suite_sequences
 
@@ -144,7 +153,7 @@ def _reader_spec(kind: str, rest: str, spec: str) -> tuple[str, dict]:
     from spgrasp_ros.training.sources import READERS
 
     if kind not in READERS:
-        raise ValueError(f"data spec {spec!r}: unknown kind {kind!r} (use synthetic, suite or one of "
+        raise ValueError(f"data spec {spec!r}: unknown kind {kind!r} (use synthetic, suite, bag or one of "
                          f"{', '.join(READERS)})")
     root, _, tail = rest.rpartition(":")
     if not root or not READER_OPTIONS.match(tail):

@@ -198,7 +198,7 @@ class ZedCameraNode(GuardedLifecycleNode):
         info = self._camera.info
         camera = dict(zip(("fx", "fy", "cx", "cy"), info.intrinsics))
         recorder = SequenceRecorder(new_sequence_folder(self._settings["record_path"], "zed"), info.size, info.fps,
-                                    camera, max_pending=_RECORD_QUEUE)
+                                    camera, max_pending=_RECORD_QUEUE, frame_id=self._settings["frame_id"])
         self.get_logger().info(f"recording to {recorder.folder}")
         return recorder
 
@@ -261,7 +261,8 @@ class ZedCameraNode(GuardedLifecycleNode):
             self._jpeg_pub.publish(jpeg)
         self.published += 1
         if self._recorder is not None:
-            if not self._recorder.put(frame.rgb, frame.depth_m if self._settings["record_depth"] else None):
+            stamp_ns = header.stamp.sec * 1_000_000_000 + header.stamp.nanosec  # as published: a bag of it pairs
+            if not self._recorder.put(frame.rgb, frame.depth_m if self._settings["record_depth"] else None, stamp_ns):
                 self.get_logger().warning(f"recording: {self._recorder.dropped} frames dropped so far "
                                           f"({self._recorder.error or 'the disk is slower than the camera'})",
                                           throttle_duration_sec=5.0)

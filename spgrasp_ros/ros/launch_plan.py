@@ -15,16 +15,18 @@ from pathlib import Path
 
 import yaml
 
+from spgrasp_ros.cameras.replay_schedule import BagReplaySettings
+
 PACKAGE = "spgrasp_ros"
 TRACKER = "spgrasp_tracker"  # executable and node name of the tracker (a lifecycle node)
 BRIDGE = "r1_grasp_bridge"  # executable and node name of the arm bridge
 RVIZ = "rviz2"  # package, executable and node name of rviz2 (rviz:=true)
 # The frame_id each camera source stamps by default: rviz's fixed frame unless the camera's parameters say another.
 CAMERA_FRAMES = {"video": "camera_color_optical_frame", "zed": "zed_left_camera_frame_optical",
-                 "none": "camera_color_optical_frame"}
+                 "bag": "camera_color_optical_frame", "none": "camera_color_optical_frame"}
 
 # camera argument -> executable (= node name) of the camera source; "none" starts no camera.
-CAMERA_NODES = {"video": "video_source_node", "zed": "zed_camera_node"}
+CAMERA_NODES = {"video": "video_source_node", "zed": "zed_camera_node", "bag": "bag_source_node"}
 
 # The topics each camera source publishes, relative to the launch namespace, by tracker input.
 CAMERA_TOPICS = {
@@ -34,6 +36,7 @@ CAMERA_TOPICS = {
         "depth": "zed/zed_node/depth/depth_registered",
         "camera_info": "zed/zed_node/rgb/camera_info",
     },
+    "bag": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # bag_source_node: recorded topics
     "none": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # your own driver
 }
 CAMERAS = tuple(CAMERA_TOPICS)
@@ -44,8 +47,8 @@ ZED_TOPICS = ("rgb/image_rect_color", "rgb/image_rect_color/compressed", "rgb/ca
 # arm argument: "none" starts no bridge, left/right start it for that arm.
 ARMS = ("none", "left", "right")
 IMAGE_TRANSPORTS = ("raw", "compressed")
-# Camera sources that publish no `<image>/compressed` topic.
-RAW_ONLY_CAMERAS = ("video",)
+# Camera sources that publish no `<image>/compressed` topic (bag_source_node decodes compressed recordings).
+RAW_ONLY_CAMERAS = ("video", "bag")
 
 _SCALARS = (bool, int, float, str)
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -91,13 +94,16 @@ class LaunchPlan:
 def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
               arm: str, image_transport: str, use_sim_time: str, tracker_params: str,
               video_params: str, zed_params: str, bridge_params: str, rviz: str = "false",
-              rviz_config: str = "") -> LaunchPlan:
+              rviz_config: str = "", bag: str = "", bag_params: str = "") -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
     arm:=left|right starts the bridge for that arm (overriding bridge_params), configured and left inactive;
     arm:=none starts none. rviz:=true also starts rviz2 with ``rviz_config`` (config/spgrasp.rviz), its fixed
-    frame the camera's frame_id. Raises LaunchPlanError naming the argument or file at fault.
+    frame the camera's frame_id. camera:=bag replays ``bag`` (overriding ``bag`` in bag_params; '' = none)
+    through bag_source_node; while it publishes /clock (``publish_clock``, on by default) every other node gets
+    use_sim_time true, whatever use_sim_time says; the bag source itself always paces on the steady clock.
+    Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
     if camera not in CAMERAS:
@@ -113,9 +119,15 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
 
     if camera in CAMERA_NODES:
         executable = CAMERA_NODES[camera]
-        params_file = video_params if camera == "video" else zed_params
-        params = node_parameters(params_file, executable, namespace, argument=f"{camera}_params")
-        frame = str(params.get("frame_id", frame))
+        params_file = {"video": video_params, "zed": zed_params, "bag": bag_params}[camera]
+        params = node_parameters(params_file, executable, namespace, argument=f"{camera}_params") \
+            if params_file.strip() else {}
+        frame = str(params.get("frame_id", frame) or frame)
+        if camera == "bag":
+            params, frame = _bag_source(params, bag, rviz_config if with_rviz else "")
+            if params.get("publish_clock", BagReplaySettings.publish_clock):
+                common["use_sim_time"] = True  # the other nodes follow the bag's /clock
+            nodes.append(NodePlan(executable, executable, {**params, "use_sim_time": False}))
         if camera == "video":
             if video.strip():
                 params["source"] = video.strip()
@@ -127,7 +139,7 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
         if camera == "zed":  # a lifecycle node; its relative topics moved under the wrapper's zed/zed_node
             remappings = [(name, f"{ZED_PREFIX}/{name}") for name in ZED_TOPICS]
             nodes.append(NodePlan(executable, executable, {**params, **common}, remappings, lifecycle=True))
-        else:
+        elif camera == "video":
             nodes.append(NodePlan(executable, executable, {**params, **common}))
 
     params = node_parameters(tracker_params, TRACKER, namespace, argument="tracker_params")
@@ -151,6 +163,43 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
         nodes.append(NodePlan(RVIZ, RVIZ, dict(common), package=RVIZ,
                               arguments=["-d", rviz_config.strip(), "-f", frame]))
     return LaunchPlan(namespace, nodes)
+
+
+def _bag_source(params: dict[str, object], bag: str, rviz_config: str) -> tuple[dict[str, object], str]:
+    """bag_source_node's parameters with the ``bag`` argument, and the frame rviz fixes (frame_id, else the
+    bag's recorded one when rviz starts, else the default); LaunchPlanError when there is no bag to replay."""
+    if bag.strip():
+        params["bag"] = str(Path(bag.strip()).expanduser())
+    path = str(params.get("bag", "")).strip()
+    if not path:
+        raise LaunchPlanError("camera:=bag needs a bag: pass bag:=<rosbag2 folder> or set `bag` in bag_params "
+                              "(`spgrasp record` and `spgrasp bag from-sequence` write one)")
+    if not Path(path).expanduser().exists():
+        raise LaunchPlanError(f"camera:=bag: no such bag: {path}")
+    frame = str(params.get("frame_id", "") or "")
+    if not frame and rviz_config:
+        topic = str(params.get("image_topic", BagReplaySettings.image_topic))
+        frame = recorded_frame_id(path, topic)
+    return params, frame or CAMERA_FRAMES["bag"]
+
+
+def recorded_frame_id(bag: str, topic: str) -> str:
+    """The frame_id of the first message on ``topic`` in the bag ('' when it has none); LaunchPlanError when
+    the bag cannot be read (rosbags, no ROS needed)."""
+    from rosbags.rosbag2 import Reader, ReaderError
+    from rosbags.typesys import Stores, get_typestore
+
+    folder = Path(bag).expanduser()
+    folder = folder.parent if folder.is_file() else folder
+    try:
+        with Reader(folder) as reader:
+            connections = [c for c in reader.connections if c.topic == topic]
+            for connection, _, raw in reader.messages(connections=connections):
+                store = get_typestore(Stores.ROS2_JAZZY)
+                return str(store.deserialize_cdr(raw, connection.msgtype).header.frame_id)
+    except (ReaderError, OSError) as error:
+        raise LaunchPlanError(f"camera:=bag: bag {folder} cannot be read ({error})") from None
+    return ""
 
 
 def tracker_remappings(camera: str) -> list[tuple[str, str]]:

@@ -186,6 +186,11 @@ def test_publishes_one_header_per_frame_records_and_follows_its_lifecycle(ros_no
     recorded = sequences[0].frames
     assert f"recorded {len(recorded)} frames to" in process.output() and "(0 dropped)" in process.output()
     assert set(frames) <= set(range(len(recorded)))
+    # ... each with the stamp it was published with, and the frame_id (a bag made of it pairs with the stream)
+    stamps = sequences[0].meta["stamps_ns"]
+    for index, (image, *_) in frames.items():
+        assert stamps[index] == image.header.stamp.sec * 10**9 + image.header.stamp.nanosec
+    assert sequences[0].meta["frame_id"] == "zed_left_camera_frame_optical"
     for index, frame in enumerate(recorded):
         np.testing.assert_array_equal(frame.load_image(), sl.fake_bgra(index)[..., 2::-1])
         depth, expected = frame.load_depth(), sl.fake_depth(index)

@@ -57,3 +57,31 @@ def test_a_missing_topic_and_an_unreadable_bag_are_named(tmp_path):
         list(read_bag_frames(tmp_path / "junk"))
     with pytest.raises(ValueError, match="storage 'zip'"):
         write_bag(tmp_path / "x", [], storage="zip")
+
+
+@pytest.mark.parametrize(("colour", "exact"), [("bgr8", True), ("png", True), ("jpeg", False)])
+def test_colour_formats_and_millimetre_depth_read_back(tmp_path, colour, exact):
+    from spgrasp_ros.ros.bag_frames import CameraBag, read_bag_frames, write_bag
+
+    frames = _frames(2)
+    bag = write_bag(tmp_path / "bag", frames, colour=colour, depth_encoding="16UC1")
+    with CameraBag(bag / "bag.mcap") as opened:  # a file in the bag stands for the bag
+        assert opened.count == 2 and opened.image_type.endswith("CompressedImage" if colour != "bgr8" else "/Image")
+    for got, sent in zip(read_bag_frames(bag), frames):
+        if exact:
+            np.testing.assert_array_equal(got.rgb, sent.rgb)
+        else:
+            assert np.abs(got.rgb.astype(int) - sent.rgb).mean() < 8, "JPEG is close"
+        np.testing.assert_allclose(got.depth, sent.depth, atol=5e-4)  # millimetres; NaN stays NaN
+
+
+def test_a_topic_asked_for_must_be_there_and_an_unreadable_frame_is_named(tmp_path):
+    from spgrasp_ros.ros.bag_frames import BagTopics, read_bag_frames, write_bag
+
+    bag = write_bag(tmp_path / "colour", _frames(1), BagTopics(depth="", camera_info=""))
+    with pytest.raises(ValueError, match=r"no topic '/depth' \(it has: /image\); '' replays without depth"):
+        list(read_bag_frames(bag))
+    with pytest.raises(ValueError, match="depth encoding 'mono8'"):
+        write_bag(tmp_path / "x", [], depth_encoding="mono8")
+    with pytest.raises(ValueError, match="exists already"):
+        write_bag(bag, [])

@@ -24,7 +24,8 @@ ROOT = Path(__file__).resolve().parents[2]
 LAUNCH_FILE = ROOT / "launch" / "tracker.launch.py"
 # config/<file> -> the node whose entry it must hold
 CONFIG_NODES = {"tracker.yaml": TRACKER, "video_source.yaml": "video_source_node",
-                "zed_camera.yaml": "zed_camera_node", "r1_grasp_bridge.yaml": "r1_grasp_bridge"}
+                "zed_camera.yaml": "zed_camera_node", "r1_grasp_bridge.yaml": "r1_grasp_bridge",
+                "bag_source.yaml": "bag_source_node"}
 
 
 def _yaml(tmp_path: Path, name: str, text: str) -> str:
@@ -117,7 +118,9 @@ def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"camera": "kinect"}, "camera:='kinect' is not one of video, zed, none"),
+    ({"camera": "kinect"}, "camera:='kinect' is not one of video, zed, bag, none"),
+    ({"camera": "bag"}, "camera:=bag needs a bag: pass bag:=<rosbag2 folder>"),
+    ({"camera": "bag", "bag": "/no/such/bag"}, "camera:=bag: no such bag: /no/such/bag"),
     ({"video": ""}, "camera:=video needs a source"),
     ({"image_transport": "compressed"}, "camera:=video publishes raw images only"),
     ({"image_transport": "jpeg"}, "image_transport:='jpeg' is not one of raw, compressed"),
@@ -275,3 +278,57 @@ def test_rviz_starts_with_the_packaged_config_and_the_camera_frame_as_fixed_fram
     topics = {d["Topic"]["Value"] for d in displays if "Topic" in d}
     assert topics == {"image", "spgrasp_tracker/debug_image", "spgrasp_tracker/mask", "spgrasp_tracker/markers",
                       "r1_grasp_bridge/markers"}, "relative names: rviz2 runs in the launch namespace"
+
+
+def test_bag_camera_replays_the_bag_and_puts_the_other_nodes_on_its_clock(args, tmp_path):
+    bag = tmp_path / "session_bag"
+    bag.mkdir()
+    plan = make_plan(**{**args, "camera": "bag", "bag": str(bag), "arm": "left",
+                        "bag_params": str(ROOT / "config" / "bag_source.yaml")})
+    source, tracker, bridge = plan.nodes
+    assert (source.executable, source.name, source.lifecycle) == ("bag_source_node", "bag_source_node", False)
+    assert source.parameters["bag"] == str(bag) and source.parameters["image_topic"] == "/image"
+    assert source.parameters["use_sim_time"] is False, "the bag source paces on the steady clock"
+    assert tracker.parameters["use_sim_time"] is True and bridge.parameters["use_sim_time"] is True
+    assert tracker.remappings == [], "bag_source_node publishes image, depth, camera_info: the tracker's names"
+    # without /clock from the bag, use_sim_time is the argument's
+    no_clock = _yaml(tmp_path, "bag.yaml", f"bag_source_node:\n  ros__parameters:\n    bag: {bag}\n"
+                                           "    publish_clock: false\n")
+    source, tracker = make_plan(**{**args, "camera": "bag", "bag_params": no_clock}).nodes
+    assert source.parameters["bag"] == str(bag), "the file's bag when the argument is empty"
+    assert tracker.parameters["use_sim_time"] is False
+    assert make_plan(**{**args, "camera": "bag", "bag_params": no_clock, "use_sim_time": "true"}
+                     ).nodes[1].parameters["use_sim_time"] is True
+    with pytest.raises(LaunchPlanError, match="camera:=bag publishes raw images only"):
+        make_plan(**{**args, "camera": "bag", "bag": str(bag), "image_transport": "compressed"})
+
+
+def test_bag_source_yaml_holds_the_settings_defaults():
+    """One source of defaults: config/bag_source.yaml says what BagReplaySettings says (the node's parameter
+    specs take their defaults from it)."""
+    import dataclasses
+
+    from spgrasp_ros.cameras.replay_schedule import BagReplaySettings
+
+    values = node_parameters(ROOT / "config" / "bag_source.yaml", "bag_source_node")
+    assert values == dataclasses.asdict(BagReplaySettings())
+
+
+@pytest.mark.ros
+def test_rviz_fixes_the_frame_recorded_in_the_bag(args, tmp_path):
+    pytest.importorskip("rclpy")
+    import numpy as np
+
+    from spgrasp_ros.ros.bag_frames import BagFrame, write_bag
+
+    bag = write_bag(tmp_path / "bag", [BagFrame(10**9, "zed_left_camera_frame_optical", np.zeros((4, 6, 3), np.uint8))])
+    config = str(ROOT / "config" / "spgrasp.rviz")
+    rviz = make_plan(**{**args, "camera": "bag", "bag": str(bag), "rviz": "true", "rviz_config": config}).nodes[-1]
+    assert rviz.arguments[-2:] == ["-f", "zed_left_camera_frame_optical"]
+    override = _yaml(tmp_path, "b.yaml", "bag_source_node:\n  ros__parameters:\n    frame_id: my_frame\n")
+    rviz = make_plan(**{**args, "camera": "bag", "bag": str(bag), "rviz": "true", "rviz_config": config,
+                        "bag_params": override}).nodes[-1]
+    assert rviz.arguments[-1] == "my_frame"
+    (tmp_path / "junk").mkdir()
+    with pytest.raises(LaunchPlanError, match="junk cannot be read"):
+        make_plan(**{**args, "camera": "bag", "bag": str(tmp_path / "junk"), "rviz": "true", "rviz_config": config})
