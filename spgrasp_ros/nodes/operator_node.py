@@ -121,6 +121,7 @@ class OperatorNode(GuardedLifecycleNode):
             return failed_transition(self, "configure", error)
         self.url = self._server.url()
         self.get_logger().info(f"operator page: open {self.url}")
+        self._state_cb()  # pages that open now learn that the node is not active yet
         params.set_configure_time_read_only(self, PARAMETERS, True)
         return super().on_configure(state)
 
@@ -205,10 +206,10 @@ class OperatorNode(GuardedLifecycleNode):
             return refuse("the operator node is not active")
         if isinstance(request.action, ArmAction):
             client, call = self._enable_client, SetBool.Request(data=request.action.enable)
-            what = f"the arm bridge ({self._enable_client.srv_name})"
+            what = f"the arm bridge ({self.resolve_service_name(self._enable_client.srv_name)})"
         else:
             client, call = self._prompt_client, set_prompt_request(request.action)
-            what = f"the tracker's {self._prompt_client.srv_name}"
+            what = f"the tracker's {self.resolve_service_name(self._prompt_client.srv_name)}"
         if not client.service_is_ready():
             return refuse(f"{what} is not available: is it running and configured?")
         if not self._pending.has_room():
@@ -315,7 +316,7 @@ class OperatorNode(GuardedLifecycleNode):
                                       "message": f"timed out after {self._settings['request_timeout_s']:g} s"})
         self._poll_bridge()
         self._server.send_state({"active": self._active, "node": self.get_fully_qualified_name(),
-                                 "tracker": {"service": self._prompt_client.srv_name,
+                                 "tracker": {"service": self.resolve_service_name(self._prompt_client.srv_name),
                                              "ready": self._prompt_client.service_is_ready(),
                                              "diagnostics": self._tracker_status.summary(now),
                                              "grasps_age_s": round(now - self._grasps_at, 1)

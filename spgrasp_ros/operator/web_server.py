@@ -118,7 +118,10 @@ class OperatorServer:
         if loop is None or self._thread is None:
             return
         if loop.is_running():
-            asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
+            try:
+                asyncio.run_coroutine_threadsafe(self._shutdown(), loop).result(timeout=10)
+            finally:
+                loop.call_soon_threadsafe(loop.stop)
         self._thread.join(timeout=10)
         self._loop = self._thread = None
 
@@ -140,7 +143,7 @@ class OperatorServer:
         for route in self._assets:
             app.router.add_get(route, self._asset)
         app.router.add_get("/ws", self._socket)
-        self._runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.settings.host, self.settings.port, reuse_address=True)
         try:
@@ -154,7 +157,6 @@ class OperatorServer:
         for page in list(self._pages.values()):
             await page.socket.close()
         await self._runner.cleanup()
-        asyncio.get_running_loop().stop()
 
     # --- what goes out (any thread) ---------------------------------------------------------------------------
     @property

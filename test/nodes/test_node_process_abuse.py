@@ -61,6 +61,7 @@ NODES = {  # lifecycle node -> (module, parameters, environment)
     "spgrasp_tracker": ("tracker_node", ("checkpoint:=demo", "device:=cpu"), None),
     "r1_grasp_bridge": ("r1_grasp_bridge", ("extrinsics.x:=0.1",), None),  # not the identity: calibrated
     "zed_camera_node": ("zed_camera_node", ("svo_real_time:=false",), ZED_ENV),
+    "operator_node": ("operator_node", ("port:=0",), None),
 }
 
 
