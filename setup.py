@@ -26,7 +26,7 @@ setup(
     python_requires=">=3.10",
     packages=find_packages(include=["spgrasp_ros", "spgrasp_ros.*"]),
     include_package_data=True,
-    package_data={"spgrasp_ros": ["presets/*/*.yaml", "weights/*.pt"]},
+    package_data={"spgrasp_ros": ["presets/*/*.yaml", "weights/*.pt", "operator/static/*"]},
     install_requires=["torch>=2.5.1", "sam2>=1.1.0", *_requirements("requirements/runtime.txt")],
     extras_require={"test": ["pytest>=8", "pytest-timeout>=2.3"]},
     entry_points={"console_scripts": ["spgrasp = spgrasp_ros.cli:main"]},
