@@ -199,8 +199,11 @@ function showReply(reply) {
   const element = $("reply");
   let text = reply.message || (reply.ok ? "done" : "refused");
   if (reply.ok && reply.object_ids && reply.object_ids.length) {
-    const labels = reply.labels && reply.labels.length ? ` (${reply.labels.join(", ")})` : "";
-    text = `tracking new ids ${reply.object_ids.join(", ")}${labels}; now tracked: ${reply.tracked_ids.join(", ")}`;
+    const made = reply.object_ids.map((id, k) => {
+      const box = reply.boxes[k] ? ` box ${reply.boxes[k].map((v) => Math.round(v)).join(",")}` : "";
+      return `${id} (${reply.labels[k] || "?"}${box})`;
+    });
+    text = `tracking new ids ${made.join("; ")}; now tracked: ${reply.tracked_ids.join(", ")}`;
   }
   element.textContent = (reply.ok ? "✓ " : "✗ ") + text;
   element.className = `reply ${reply.ok ? "ok" : "bad"}`;
