@@ -32,6 +32,7 @@ class BagReplaySettings:
     frame_id: str = ""  # '' = as recorded
     max_frames: int = 0  # 0 = all
     reliability: str = "reliable"
+    history_depth: int = 20  # VGA colour + depth at 30 Hz into a reliable recorder: 5 of 150 depth lost at 5, 0 at 20
     wait_for_subscribers: int = 0
 
 

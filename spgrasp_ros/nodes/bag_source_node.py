@@ -22,6 +22,7 @@ import sys
 import time
 
 from rclpy.clock import Clock, ClockType
+from rclpy.duration import Duration
 from rclpy.node import Node
 from rclpy.qos import QoSProfile, ReliabilityPolicy
 from rclpy.serialization import deserialize_message
@@ -47,6 +48,7 @@ from spgrasp_ros.ros.spin import run_node
 
 NODE_NAME = "bag_source_node"
 TICK_S = 0.005  # the replay timer's period [s]: frames go out at most this late
+ACK_TIMEOUT_S = 1.0  # at the end, how long each publisher waits for reliable subscribers to acknowledge
 _RELIABILITY = {"reliable": ReliabilityPolicy.RELIABLE, "best_effort": ReliabilityPolicy.BEST_EFFORT}
 
 
@@ -80,8 +82,10 @@ PARAMETERS = (
     ParamSpec("frame_id", _D.frame_id, "frame_id of every header; '' = as recorded"),
     ParamSpec("max_frames", _D.max_frames, "stop after publishing this many frames; 0 = all (forever with loop)",
               at_least(0)),
-    ParamSpec("reliability", _D.reliability, "QoS reliability of image, depth and camera_info (history depth 1)",
+    ParamSpec("reliability", _D.reliability, "QoS reliability of image, depth and camera_info",
               one_of("reliable", "best_effort")),
+    ParamSpec("history_depth", _D.history_depth, "QoS history depth of image, depth and camera_info: frames kept "
+              "for reliable subscribers that are slow to acknowledge (a recorder of large images)", in_range(1, 100)),
     ParamSpec("wait_for_subscribers", _D.wait_for_subscribers, "hold the first frame until `image` has this many "
               "subscribers (the recorded start is not lost to discovery); 0 = publish at once", at_least(0)),
 )
@@ -118,7 +122,7 @@ class BagSourceNode(Node):
         if first is None:
             raise ValueError(f"bag {self._bag.path}: {topics.image} holds no messages")
         self._next = self._convert(first)  # an unusable encoding fails here, before anything runs
-        qos = QoSProfile(depth=1, reliability=_RELIABILITY[s["reliability"]])
+        qos = QoSProfile(depth=s["history_depth"], reliability=_RELIABILITY[s["reliability"]])
         self._depth_pub = self.create_publisher(Image, "depth", qos) if topics.depth else None
         self._info_pub = self.create_publisher(CameraInfo, "camera_info", qos) if topics.camera_info else None
         self._image_pub = self.create_publisher(Image, "image", qos)
@@ -222,6 +226,9 @@ class BagSourceNode(Node):
     def _finish(self, why: str) -> None:
         self._timer.cancel()
         self.finished = True
+        for publisher in (self._depth_pub, self._info_pub, self._image_pub):  # the last frame reaches recorders
+            if publisher is not None and self._settings["reliability"] == "reliable":
+                publisher.wait_for_all_acked(Duration(seconds=ACK_TIMEOUT_S))
         skipped = f", {self._failed} unreadable frames skipped" if self._failed else ""
         loops = f" in {self._schedule.loops + 1} loops" if self._schedule.loops else ""
         self.get_logger().info(f"{why}: published {self._published} frames{loops}{skipped}; exiting")
