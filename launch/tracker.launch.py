@@ -1,9 +1,11 @@
-"""Camera source + SPGrasp tracker (configured and activated by this file) + optional R1 arm bridge
-(configured by this file and left inactive: it commands the arm once enabled).
+"""Camera source + SPGrasp tracker (configured and activated by this file) + the operator page (on by default:
+open the URL it logs) + optional R1 arm bridge (configured by this file and left inactive: it commands the arm
+once enabled).
 
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
     ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt arm:=left
     ros2 launch spgrasp_ros tracker.launch.py camera:=bag bag:=/data/session_bag rviz:=true
+    ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4 operator_host:=0.0.0.0   # page for the LAN
     ros2 launch spgrasp_ros tracker.launch.py --show-args
 
 What starts and how it is wired (executables, remappings, parameters) is decided by the ROS-free
@@ -55,6 +57,12 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("bridge_params", os.path.join(config, "r1_grasp_bridge.yaml"), "parameter file of r1_grasp_bridge"),
         ("rviz", "false", "true: also start rviz2 showing the image, mask, debug image and grasp markers"),
         ("rviz_config", os.path.join(config, "spgrasp.rviz"), "the rviz2 configuration rviz:=true opens"),
+        ("operator", "true", "true: also start the operator page (point at objects in a browser; the node logs "
+                             "the URL to open)"),
+        ("operator_host", "", "address of the operator page ('' = operator_params: 127.0.0.1; any other needs "
+                              "the token the node generates and logs in the URL)"),
+        ("operator_port", "", "TCP port of the operator page ('' = operator_params: 8080)"),
+        ("operator_params", os.path.join(config, "operator.yaml"), "parameter file of operator_node"),
     ]
 
 

@@ -20,7 +20,7 @@ ROS_ROOTS = ("rclpy", "launch", "launch_ros", "rcl_interfaces", "lifecycle_msgs"
              "std_srvs", "geometry_msgs", "diagnostic_msgs", "visualization_msgs", "vision_msgs", "builtin_interfaces",
              "tf2_ros", "cv_bridge", "rosgraph_msgs")
 ROS_FOLDERS = ("nodes", "ros")
-NODE_FILES = {"tracker_node.py", "video_source_node.py", "bag_source_node.py", "zed_camera_node.py",
+NODE_FILES = {"tracker_node.py", "video_source_node.py", "bag_source_node.py", "zed_camera_node.py", "operator_node.py",
               "r1_grasp_bridge.py", "__init__.py"}
 MAX_LINES = 450
 

@@ -32,12 +32,12 @@ from visualization_msgs.msg import MarkerArray
 from spgrasp_ros.msg import GraspArray
 from spgrasp_ros.operator.frame_packets import frame_packet, grasp_summary, mask_packet, stamp_ns
 from spgrasp_ros.operator.page_requests import ArmAction, PageLimits, PageRequest
-from spgrasp_ros.operator.status import ArmStatus, TrackerStatus
 from spgrasp_ros.operator.web_server import OperatorServer, ServerSettings, is_loopback
 from spgrasp_ros.ros import image_messages
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.lifecycle_guard import GuardedLifecycleNode
 from spgrasp_ros.ros.operator_calls import PendingCalls, prompt_reply, set_prompt_request
+from spgrasp_ros.ros.operator_status import ArmStatus, TrackerStatus
 from spgrasp_ros.ros.parameters import ParamSpec, in_range, one_of
 from spgrasp_ros.ros.spin import failed_transition, run_node
 from spgrasp_ros.srv import SetPrompt

@@ -21,6 +21,7 @@ PACKAGE = "spgrasp_ros"
 TRACKER = "spgrasp_tracker"  # executable and node name of the tracker (a lifecycle node)
 BRIDGE = "r1_grasp_bridge"  # executable and node name of the arm bridge
 RVIZ = "rviz2"  # package, executable and node name of rviz2 (rviz:=true)
+OPERATOR = "operator_node"  # executable and node name of the operator page (a lifecycle node; operator:=true)
 # The frame_id each camera source stamps by default: rviz's fixed frame unless the camera's parameters say another.
 CAMERA_FRAMES = {"video": "camera_color_optical_frame", "zed": "zed_left_camera_frame_optical",
                  "bag": "camera_color_optical_frame", "none": "camera_color_optical_frame"}
@@ -88,13 +89,19 @@ class LaunchPlan:
             arm = bridge.parameters.get("arm", "left")
             line += (f"; {BRIDGE} for the {arm} arm, disabled until {self.namespace}/{BRIDGE}/enable "
                      "(std_srvs/SetBool true; configured, inactive)")
+        operator = next((node for node in self.nodes if node.name == OPERATOR), None)
+        if operator is not None:
+            host, port = operator.parameters.get("host", "127.0.0.1"), operator.parameters.get("port", 8080)
+            line += (f"; the operator page on http://{host}:{port}/ (the operator node logs the URL to open, "
+                     "with its token off loopback)")
         return line
 
 
 def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, device: str, namespace: str,
               arm: str, image_transport: str, use_sim_time: str, tracker_params: str,
               video_params: str, zed_params: str, bridge_params: str, rviz: str = "false",
-              rviz_config: str = "", bag: str = "", bag_params: str = "") -> LaunchPlan:
+              rviz_config: str = "", bag: str = "", bag_params: str = "", operator: str = "false",
+              operator_host: str = "", operator_port: str = "", operator_params: str = "") -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
@@ -103,6 +110,8 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     frame the camera's frame_id. camera:=bag replays ``bag`` (overriding ``bag`` in bag_params; '' = none)
     through bag_source_node; while it publishes /clock (``publish_clock``, on by default) every other node gets
     use_sim_time true, whatever use_sim_time says; the bag source itself always paces on the steady clock.
+    operator:=true starts the operator page (configured and activated; its image input remapped as the
+    tracker's), on ``operator_host``/``operator_port`` when given (else operator_params).
     Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
@@ -157,12 +166,33 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     if arm != "none":
         params = {**node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params"), "arm": arm}
         nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}, lifecycle=True, activate=False))
+    if _boolean("operator", operator):
+        nodes.append(_operator(operator_params, namespace, operator_host, operator_port, transport, camera, common))
     if with_rviz:
         if not rviz_config.strip():
             raise LaunchPlanError("rviz:=true needs rviz_config:=<file> (the installed config/spgrasp.rviz)")
         nodes.append(NodePlan(RVIZ, RVIZ, dict(common), package=RVIZ,
                               arguments=["-d", rviz_config.strip(), "-f", frame]))
     return LaunchPlan(namespace, nodes)
+
+
+def _operator(params_file: str, namespace: str, host: str, port: str, transport: str, camera: str,
+              common: dict[str, object]) -> NodePlan:
+    """The operator page's node: its file's parameters, host and port when given, the tracker's image input."""
+    params = node_parameters(params_file, OPERATOR, namespace, argument="operator_params") \
+        if params_file.strip() else {}
+    if host.strip():
+        params["host"] = host.strip()
+    if port.strip():
+        try:
+            params["port"] = int(port)
+        except ValueError:
+            raise LaunchPlanError(f"operator_port:={port!r} is not a port number") from None
+        if not 0 <= params["port"] <= 65535:
+            raise LaunchPlanError(f"operator_port:={port} is not in 0..65535")
+    params.update({"image_transport": transport, "tracker_node": TRACKER, "bridge_node": BRIDGE})
+    remappings = [(name, topic) for name, topic in tracker_remappings(camera) if name.startswith("image")]
+    return NodePlan(OPERATOR, OPERATOR, {**params, **common}, remappings, lifecycle=True)
 
 
 def _bag_source(params: dict[str, object], bag: str, rviz_config: str) -> tuple[dict[str, object], str]:

@@ -8,7 +8,7 @@ pytestmark = pytest.mark.ros
 def test_the_tracker_status_is_its_own_diagnostics_entry():
     from builtin_interfaces.msg import Time
 
-    from spgrasp_ros.operator.status import TrackerStatus
+    from spgrasp_ros.ros.operator_status import TrackerStatus
     from spgrasp_ros.ros.tracker_diagnostics import RecentHealth, TrackerStats, diagnostics_message
     from spgrasp_ros.tracker.intake import SlotCounts
 
@@ -29,8 +29,8 @@ def test_the_tracker_status_is_its_own_diagnostics_entry():
 def test_the_arm_status_follows_the_bridges_target_markers():
     from std_msgs.msg import Header
 
-    from spgrasp_ros.operator.status import ArmStatus
     from spgrasp_ros.ros.markers import clear_markers, target_markers
+    from spgrasp_ros.ros.operator_status import ArmStatus
 
     arm = ArmStatus("/robot/r1_grasp_bridge")
     header = Header(frame_id="base_link")

@@ -25,7 +25,7 @@ LAUNCH_FILE = ROOT / "launch" / "tracker.launch.py"
 # config/<file> -> the node whose entry it must hold
 CONFIG_NODES = {"tracker.yaml": TRACKER, "video_source.yaml": "video_source_node",
                 "zed_camera.yaml": "zed_camera_node", "r1_grasp_bridge.yaml": "r1_grasp_bridge",
-                "bag_source.yaml": "bag_source_node"}
+                "bag_source.yaml": "bag_source_node", "operator.yaml": "operator_node"}
 
 
 def _yaml(tmp_path: Path, name: str, text: str) -> str:
@@ -227,11 +227,12 @@ def test_launch_description_builds_where_launch_ros_is_installed(tmp_path):
         action.visit(context)
     setup = next(action for action in description.entities if isinstance(action, OpaqueFunction))
     actions = setup.visit(context)
-    trackers = [action for action in actions if isinstance(action, LifecycleNode)]
-    assert len(trackers) == 1 and trackers[0].node_package == "spgrasp_ros"
+    lifecycle_nodes = [action for action in actions if isinstance(action, LifecycleNode)]
+    assert sorted(node.node_executable for node in lifecycle_nodes) == ["operator_node", "spgrasp_tracker"]
+    assert all(node.node_package == "spgrasp_ros" for node in lifecycle_nodes)
     context.launch_configurations.update(arm="left", bridge_params=str(ROOT / "config" / "r1_grasp_bridge.yaml"))
     lifecycle_nodes = [action for action in setup.visit(context) if isinstance(action, LifecycleNode)]
-    assert len(lifecycle_nodes) == 2, "the bridge is a lifecycle node too"
+    assert len(lifecycle_nodes) == 3, "the bridge is a lifecycle node too"
 
 
 def test_zed_camera_is_a_lifecycle_node_publishing_the_wrapper_names_the_tracker_reads(args):
@@ -332,3 +333,38 @@ def test_rviz_fixes_the_frame_recorded_in_the_bag(args, tmp_path):
     (tmp_path / "junk").mkdir()
     with pytest.raises(LaunchPlanError, match="junk cannot be read"):
         make_plan(**{**args, "camera": "bag", "bag": str(tmp_path / "junk"), "rviz": "true", "rviz_config": config})
+
+
+def test_the_operator_page_reads_the_trackers_image_and_is_configured_and_activated(args, tmp_path):
+    params = _yaml(tmp_path, "operator.yaml", "operator_node:\n  ros__parameters:\n    port: 9000\n"
+                                              "    jpeg_quality: 70\n")
+    assert "operator_node" not in [n.name for n in make_plan(**args).nodes]  # make_plan's default: off
+    plan = make_plan(**{**args, "operator": "true", "operator_params": params, "namespace": "robot"})
+    operator = plan.nodes[-1]
+    assert (operator.executable, operator.name, operator.lifecycle, operator.activate) == (
+        "operator_node", "operator_node", True, True)
+    assert operator.parameters == {"port": 9000, "jpeg_quality": 70, "image_transport": "raw",
+                                   "tracker_node": TRACKER, "bridge_node": "r1_grasp_bridge", "use_sim_time": False}
+    assert operator.remappings == []  # the video source's image is the tracker's
+    assert "operator page on http://127.0.0.1:9000/" in plan.describe()
+    zed = make_plan(**{**args, "camera": "zed", "operator": "true", "operator_params": params,
+                       "operator_host": "0.0.0.0", "operator_port": "8081"})
+    operator, tracker = zed.nodes[-1], next(n for n in zed.nodes if n.name == TRACKER)
+    assert operator.parameters["host"] == "0.0.0.0" and operator.parameters["port"] == 8081
+    assert dict(operator.remappings)["image"] == dict(tracker.remappings)["image"]
+    assert dict(operator.remappings)["image/compressed"] == dict(tracker.remappings)["image/compressed"]
+    assert "depth" not in dict(operator.remappings)
+    for port, message in (("http", "not a port number"), ("70000", "not in 0..65535")):
+        with pytest.raises(LaunchPlanError, match=message):
+            make_plan(**{**args, "operator": "true", "operator_port": port})
+    with pytest.raises(LaunchPlanError, match="operator:="):
+        make_plan(**{**args, "operator": "yes"})
+
+
+def test_operator_yaml_holds_the_node_defaults():
+    """One source of defaults: config/operator.yaml says what the operator node's parameter specs say."""
+    pytest.importorskip("rclpy")
+    from spgrasp_ros.nodes.operator_node import PARAMETERS
+
+    values = node_parameters(ROOT / "config" / "operator.yaml", "operator_node")
+    assert values == {spec.name: spec.default for spec in PARAMETERS}
