@@ -193,6 +193,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         from spgrasp_ros.ros.demo import DemoConfig, run_demo
         if args.bag:
             return _bag_demo(args)
+        if args.operator:
+            return _operator_demo(args, DemoConfig)
     except ImportError as error:
         print(f"spgrasp demo runs the ROS 2 nodes and needs rclpy and the built spgrasp_ros interfaces ({error}); "
               "run it as `tools/dev.sh demo`, or source a ROS 2 workspace with this package built", file=sys.stderr)
@@ -221,6 +223,21 @@ def _bag_demo(args: argparse.Namespace) -> int:
     return 0 if summary["frames_with_grasps"] else 1
 
 
+def _operator_demo(args: argparse.Namespace, demo_config) -> int:
+    """``spgrasp demo --operator``: the demo's nodes kept running with the operator page (``ros.operator_demo``)."""
+    from spgrasp_ros.ros.operator_demo import OperatorDemoConfig, run_operator_demo
+
+    demo = demo_config(seed=args.seed, frames=args.frames, rate_hz=args.rate, checkpoint=args.checkpoint,
+                       device=args.device, out=args.out if args.out != _DEMO_OUT else _DEMO_OUT + "_operator")
+    try:
+        run_operator_demo(OperatorDemoConfig(demo=demo, host=args.host, port=args.port, minutes=args.minutes),
+                          on_url=lambda line: print(line, flush=True))
+    except (RuntimeError, ValueError, OSError) as error:
+        print(f"spgrasp demo: {' '.join(str(error).split())}", file=sys.stderr)
+        return 1
+    return 0
+
+
 _DEMO_OUT = "outputs/demo"
 _TRACKER = TrackerConfig()  # the one source of the tracker's defaults
 
@@ -247,6 +264,13 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--box", action="append", metavar="X0,Y0,X1,Y1",
                       help="with --bag and no --annotations: a prompt box in pixels (repeatable, one per object)")
     demo.add_argument("--speed", type=float, default=1.0, help="with --bag: replay speed, x the recorded one")
+    demo.add_argument("--operator", action="store_true",
+                      help="keep the clip looping with the operator page open for you: prints its URL; point at "
+                           "objects in the browser (nothing is prompted for you); Ctrl-C ends it")
+    demo.add_argument("--host", default="127.0.0.1", help="with --operator: the page's address (another than "
+                                                          "loopback gets a token, printed in the URL)")
+    demo.add_argument("--port", type=int, default=8080, help="with --operator: the page's TCP port")
+    demo.add_argument("--minutes", type=float, default=0.0, help="with --operator: end after this long (0: Ctrl-C)")
     demo.set_defaults(run=_cmd_demo)
 
     info = commands.add_parser("info", help="report versions, devices and optional ROS parts")
