@@ -4,6 +4,7 @@ once enabled).
 
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4
     ros2 launch spgrasp_ros tracker.launch.py camera:=zed checkpoint:=/models/spgrasp.pt arm:=left
+    ros2 launch spgrasp_ros tracker.launch.py camera:=zed_wrapper zed_topics:=5.1   # the official wrapper >= 5.1
     ros2 launch spgrasp_ros tracker.launch.py camera:=bag bag:=/data/session_bag rviz:=true
     ros2 launch spgrasp_ros tracker.launch.py video:=/data/mug.mp4 operator_host:=0.0.0.0   # page for the LAN
     ros2 launch spgrasp_ros tracker.launch.py --show-args
@@ -33,9 +34,13 @@ from spgrasp_ros.ros.launch_plan import PACKAGE, make_plan
 def _arguments(config: str) -> list[tuple[str, str, str]]:
     """(name, default, description) of every launch argument; config is share/spgrasp_ros/config."""
     return [
-        ("camera", "video", "camera source: zed (ZED 2i or .svo), video (file, image folder, webcam), bag "
-                            "(a rosbag2 bag, MCAP or sqlite3, with its stamps and /clock) or none (your own "
-                            "driver publishing image, depth, camera_info in the namespace)"),
+        ("camera", "video", "camera source: zed (ZED 2i or .svo), zed_wrapper (the official zed-ros2-wrapper, "
+                            "started by you: read on its zed/zed_node topics), video (file, image folder, "
+                            "webcam), bag (a rosbag2 bag, MCAP or sqlite3, with its stamps and /clock) or none "
+                            "(your own driver publishing image, depth, camera_info in the namespace)"),
+        ("zed_topics", "legacy", "ZED topic names for camera:=zed and zed_wrapper: legacy "
+                                 "(rgb/image_rect_color, zed-ros2-wrapper up to v5.0) or 5.1 "
+                                 "(rgb/color/rect/image, v5.1 and later)"),
         ("video", "", "what camera:=video publishes: video file, image folder, recorded sequence (e.g. from "
                       "`spgrasp synth`), webcam:N or /dev/videoN ('' = `source` in video_params)"),
         ("bag", "", "what camera:=bag replays: a rosbag2 folder ('' = `bag` in bag_params); its /clock turns "

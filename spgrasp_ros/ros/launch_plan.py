@@ -24,32 +24,52 @@ RVIZ = "rviz2"  # package, executable and node name of rviz2 (rviz:=true)
 OPERATOR = "operator_node"  # executable and node name of the operator page (a lifecycle node; operator:=true)
 # The frame_id each camera source stamps by default: rviz's fixed frame unless the camera's parameters say another.
 CAMERA_FRAMES = {"video": "camera_color_optical_frame", "zed": "zed_left_camera_frame_optical",
-                 "bag": "camera_color_optical_frame", "none": "camera_color_optical_frame"}
+                 "zed_wrapper": "zed_left_camera_frame_optical", "bag": "camera_color_optical_frame",
+                 "none": "camera_color_optical_frame"}
 
 # camera argument -> executable (= node name) of the camera source; "none" starts no camera.
 CAMERA_NODES = {"video": "video_source_node", "zed": "zed_camera_node", "bag": "bag_source_node"}
 
-# The topics each camera source publishes, relative to the launch namespace, by tracker input.
-CAMERA_TOPICS = {
-    "video": {"image": "image", "depth": "depth", "camera_info": "camera_info"},
-    "zed": {  # zed-ros2-wrapper names (namespace zed, node zed_node), so the official wrapper also fits
-        "image": "zed/zed_node/rgb/image_rect_color",
-        "depth": "zed/zed_node/depth/depth_registered",
-        "camera_info": "zed/zed_node/rgb/camera_info",
-    },
-    "bag": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # bag_source_node: recorded topics
-    "none": {"image": "image", "depth": "depth", "camera_info": "camera_info"},  # your own driver
-}
-CAMERAS = tuple(CAMERA_TOPICS)
-# What zed_camera_node publishes (relative names), remapped under ZED_PREFIX as zed-ros2-wrapper (<= 5.0) names them.
+# zed-ros2-wrapper's names under its node (namespace zed, node zed_node), by wrapper version: "legacy" up to
+# v5.0, "5.1" from v5.1.0 (its CHANGELOG: rgb/image_rect_color -> rgb/color/rect/image; the camera_info is the
+# image's sibling, image_transport::getCameraInfoTopic; depth unchanged). The zed_topics launch argument picks one.
 ZED_PREFIX = "zed/zed_node"
-ZED_TOPICS = ("rgb/image_rect_color", "rgb/image_rect_color/compressed", "rgb/camera_info", "depth/depth_registered",
-              "depth/camera_info")
+ZED_NAMINGS = {
+    "legacy": {"image": "rgb/image_rect_color", "depth": "depth/depth_registered",
+               "camera_info": "rgb/camera_info", "depth_info": "depth/camera_info"},
+    "5.1": {"image": "rgb/color/rect/image", "depth": "depth/depth_registered",
+            "camera_info": "rgb/color/rect/camera_info", "depth_info": "depth/camera_info"},
+}
+# What zed_camera_node publishes (relative names: the legacy ones), by output.
+ZED_NODE_TOPICS = ZED_NAMINGS["legacy"]
+# The topics each camera source publishes, relative to the launch namespace, by tracker input; the ZED's come
+# from ZED_NAMINGS (camera_topics). zed_wrapper: the official zed-ros2-wrapper, started by you.
+PLAIN_TOPICS = {"image": "image", "depth": "depth", "camera_info": "camera_info"}
+CAMERAS = ("video", "zed", "zed_wrapper", "bag", "none")
+ZED_CAMERAS = ("zed", "zed_wrapper")
 # arm argument: "none" starts no bridge, left/right start it for that arm.
 ARMS = ("none", "left", "right")
 IMAGE_TRANSPORTS = ("raw", "compressed")
 # Camera sources that publish no `<image>/compressed` topic (bag_source_node decodes compressed recordings).
 RAW_ONLY_CAMERAS = ("video", "bag")
+
+
+def camera_topics(camera: str, zed_topics: str = "legacy") -> dict[str, str]:
+    """The topics ``camera`` publishes, by tracker input (image, depth, camera_info), relative to the namespace;
+    the ZED cameras' under ZED_PREFIX in the ``zed_topics`` naming."""
+    if camera not in ZED_CAMERAS:
+        return dict(PLAIN_TOPICS)
+    naming = ZED_NAMINGS[zed_topics]
+    return {name: f"{ZED_PREFIX}/{naming[name]}" for name in PLAIN_TOPICS}
+
+
+def zed_node_remappings(zed_topics: str) -> list[tuple[str, str]]:
+    """zed_camera_node's outputs (its own legacy relative names, the JPEG beside the image) onto the
+    ``zed_topics`` naming under ZED_PREFIX."""
+    naming = ZED_NAMINGS[zed_topics]
+    pairs = [(ZED_NODE_TOPICS[output], f"{ZED_PREFIX}/{naming[output]}") for output in ZED_NODE_TOPICS]
+    pairs.insert(1, (f"{ZED_NODE_TOPICS['image']}/compressed", f"{ZED_PREFIX}/{naming['image']}/compressed"))
+    return pairs
 
 _SCALARS = (bool, int, float, str)
 _NAME_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -101,7 +121,8 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
               arm: str, image_transport: str, use_sim_time: str, tracker_params: str,
               video_params: str, zed_params: str, bridge_params: str, rviz: str = "false",
               rviz_config: str = "", bag: str = "", bag_params: str = "", operator: str = "false",
-              operator_host: str = "", operator_port: str = "", operator_params: str = "") -> LaunchPlan:
+              operator_host: str = "", operator_port: str = "", operator_params: str = "",
+              zed_topics: str = "legacy") -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
     checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
@@ -112,6 +133,8 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     use_sim_time true, whatever use_sim_time says; the bag source itself always paces on the steady clock.
     operator:=true starts the operator page (configured and activated; its image input remapped as the
     tracker's), on ``operator_host``/``operator_port`` when given (else operator_params).
+    zed_topics (legacy | 5.1) names the ZED topics as zed-ros2-wrapper up to v5.0 or from v5.1 does:
+    camera:=zed publishes them, camera:=zed_wrapper (the official wrapper, started by you) is read on them.
     Raises LaunchPlanError naming the argument or file at fault.
     """
     camera = camera.strip().lower()
@@ -121,6 +144,10 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     if arm not in ARMS:
         raise LaunchPlanError(f"arm:={arm!r} is not one of {', '.join(ARMS)}")
     namespace = _namespace(namespace)
+    zed_topics = zed_topics.strip().lower()
+    if zed_topics not in ZED_NAMINGS:
+        raise LaunchPlanError(f"zed_topics:={zed_topics!r} is not one of {', '.join(ZED_NAMINGS)} "
+                              "(zed-ros2-wrapper's names up to v5.0 / from v5.1)")
     common = {"use_sim_time": _boolean("use_sim_time", use_sim_time)}
     with_rviz = _boolean("rviz", rviz)
     nodes = []
@@ -146,8 +173,8 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
                     f"sequence | webcam:N | /dev/videoN> or set `source` in {params_file}; without a camera, "
                     "`spgrasp synth --out DIR --sequences 1` writes a sequence to replay")
         if camera == "zed":  # a lifecycle node; its relative topics moved under the wrapper's zed/zed_node
-            remappings = [(name, f"{ZED_PREFIX}/{name}") for name in ZED_TOPICS]
-            nodes.append(NodePlan(executable, executable, {**params, **common}, remappings, lifecycle=True))
+            nodes.append(NodePlan(executable, executable, {**params, **common}, zed_node_remappings(zed_topics),
+                                  lifecycle=True))
         elif camera == "video":
             nodes.append(NodePlan(executable, executable, {**params, **common}))
 
@@ -161,23 +188,26 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
     if transport == "compressed" and camera in RAW_ONLY_CAMERAS:
         raise LaunchPlanError(f"camera:={camera} publishes raw images only; use image_transport:=raw, or "
                               "camera:=none with a driver or bag that publishes image/compressed")
-    nodes.append(NodePlan(TRACKER, TRACKER, {**params, **common}, tracker_remappings(camera), lifecycle=True))
+    nodes.append(NodePlan(TRACKER, TRACKER, {**params, **common}, tracker_remappings(camera, zed_topics),
+                          lifecycle=True))
 
     if arm != "none":
         params = {**node_parameters(bridge_params, BRIDGE, namespace, argument="bridge_params"), "arm": arm}
         nodes.append(NodePlan(BRIDGE, BRIDGE, {**params, **common}, lifecycle=True, activate=False))
     if _boolean("operator", operator):
-        nodes.append(_operator(operator_params, namespace, operator_host, operator_port, transport, camera, common))
+        nodes.append(_operator(operator_params, namespace, operator_host, operator_port, transport,
+                               tracker_remappings(camera, zed_topics), common))
     if with_rviz:
         if not rviz_config.strip():
             raise LaunchPlanError("rviz:=true needs rviz_config:=<file> (the installed config/spgrasp.rviz)")
-        nodes.append(NodePlan(RVIZ, RVIZ, dict(common), package=RVIZ,
+        camera_image = [(name, topic) for name, topic in tracker_remappings(camera, zed_topics) if name == "image"]
+        nodes.append(NodePlan(RVIZ, RVIZ, dict(common), camera_image, package=RVIZ,
                               arguments=["-d", rviz_config.strip(), "-f", frame]))
     return LaunchPlan(namespace, nodes)
 
 
-def _operator(params_file: str, namespace: str, host: str, port: str, transport: str, camera: str,
-              common: dict[str, object]) -> NodePlan:
+def _operator(params_file: str, namespace: str, host: str, port: str, transport: str,
+              tracker_inputs: list[tuple[str, str]], common: dict[str, object]) -> NodePlan:
     """The operator page's node: its file's parameters, host and port when given, the tracker's image input."""
     params = node_parameters(params_file, OPERATOR, namespace, argument="operator_params") \
         if params_file.strip() else {}
@@ -191,7 +221,7 @@ def _operator(params_file: str, namespace: str, host: str, port: str, transport:
         if not 0 <= params["port"] <= 65535:
             raise LaunchPlanError(f"operator_port:={port} is not in 0..65535")
     params.update({"image_transport": transport, "tracker_node": TRACKER, "bridge_node": BRIDGE})
-    remappings = [(name, topic) for name, topic in tracker_remappings(camera) if name.startswith("image")]
+    remappings = [(name, topic) for name, topic in tracker_inputs if name.startswith("image")]
     return NodePlan(OPERATOR, OPERATOR, {**params, **common}, remappings, lifecycle=True)
 
 
@@ -232,9 +262,9 @@ def recorded_frame_id(bag: str, topic: str) -> str:
     return ""
 
 
-def tracker_remappings(camera: str) -> list[tuple[str, str]]:
+def tracker_remappings(camera: str, zed_topics: str = "legacy") -> list[tuple[str, str]]:
     """Remappings of the tracker's inputs onto the camera's topics (both relative to the same namespace)."""
-    topics = CAMERA_TOPICS[camera]
+    topics = camera_topics(camera, zed_topics)
     pairs = [(name, topic) for name, topic in topics.items() if name != topic]
     if topics["image"] != "image":  # a remapping matches one exact name: image/compressed needs its own
         pairs.append(("image/compressed", f"{topics['image']}/compressed"))

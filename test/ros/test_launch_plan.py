@@ -118,7 +118,7 @@ def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
 
 
 @pytest.mark.parametrize("change, message", [
-    ({"camera": "kinect"}, "camera:='kinect' is not one of video, zed, bag, none"),
+    ({"camera": "kinect"}, "camera:='kinect' is not one of video, zed, zed_wrapper, bag, none"),
     ({"camera": "bag"}, "camera:=bag needs a bag: pass bag:=<rosbag2 folder>"),
     ({"camera": "bag", "bag": "/no/such/bag"}, "camera:=bag: no such bag: /no/such/bag"),
     ({"video": ""}, "camera:=video needs a source"),
@@ -128,6 +128,7 @@ def test_video_source_from_the_parameter_file_when_no_argument(args, tmp_path):
     ({"arm": "both"}, "arm:='both' is not one of none, left, right"),
     ({"arm": "left", "bridge_params": "/nonexistent/bridge.yaml"}, "bridge_params: no such parameter file"),
     ({"use_sim_time": ""}, "use_sim_time:='' must be true or false"),
+    ({"camera": "zed", "zed_topics": "5.0"}, "zed_topics:='5.0' is not one of legacy, 5.1"),
     ({"tracker_params": "/nonexistent/tracker.yaml"}, "tracker_params: no such parameter file"),
 ])
 def test_unusable_arguments_fail_with_a_message_naming_them(args, change, message):
@@ -245,6 +246,48 @@ def test_zed_camera_is_a_lifecycle_node_publishing_the_wrapper_names_the_tracker
     for tracker_input, zed_output in (("image", "rgb/image_rect_color"), ("depth", "depth/depth_registered"),
                                       ("camera_info", "rgb/camera_info")):
         assert read[tracker_input] == published[zed_output], tracker_input
+
+
+# zed-ros2-wrapper's topics under zed/zed_node by version (its CHANGELOG v5.1.0 and
+# zed_camera_component_video_depth.cpp: rgb/image_rect_color -> rgb/color/rect/image, camera_info beside it).
+WRAPPER_NAMES = {
+    "legacy": {"image": "rgb/image_rect_color", "depth": "depth/depth_registered", "camera_info": "rgb/camera_info"},
+    "5.1": {"image": "rgb/color/rect/image", "depth": "depth/depth_registered",
+            "camera_info": "rgb/color/rect/camera_info"},
+}
+
+
+@pytest.mark.parametrize("naming", ["legacy", "5.1", " 5.1 "])
+def test_zed_topics_name_what_the_zed_node_publishes_and_every_node_reads(args, tmp_path, naming):
+    names = {key: f"zed/zed_node/{value}" for key, value in WRAPPER_NAMES[naming.strip()].items()}
+    operator = _yaml(tmp_path, "operator.yaml", "operator_node:\n  ros__parameters:\n    port: 9000\n")
+    rviz_config = str(ROOT / "config" / "spgrasp.rviz")
+    plan = make_plan(**{**args, "camera": "zed", "zed_topics": naming, "operator": "true",
+                        "operator_params": operator, "rviz": "true", "rviz_config": rviz_config})
+    zed, tracker, operator_node, rviz = (next(n for n in plan.nodes if n.name == name) for name in (
+        "zed_camera_node", TRACKER, "operator_node", "rviz2"))
+    # zed_camera_node publishes its own (legacy, relative) names; the launch moves each onto the naming
+    assert dict(zed.remappings) == {
+        "rgb/image_rect_color": names["image"], "rgb/image_rect_color/compressed": names["image"] + "/compressed",
+        "rgb/camera_info": names["camera_info"], "depth/depth_registered": names["depth"],
+        "depth/camera_info": "zed/zed_node/depth/camera_info"}
+    assert dict(tracker.remappings) == {**names, "image/compressed": names["image"] + "/compressed"}
+    assert dict(operator_node.remappings) == {"image": names["image"],
+                                              "image/compressed": names["image"] + "/compressed"}
+    assert rviz.remappings == [("image", names["image"])]
+
+
+def test_zed_wrapper_starts_no_camera_and_reads_the_official_wrappers_topics(args):
+    plan = make_plan(**{**args, "camera": "zed_wrapper", "zed_topics": "5.1", "image_transport": "compressed"})
+    assert [node.name for node in plan.nodes] == [TRACKER]
+    assert dict(plan.nodes[0].remappings) == {
+        "image": "zed/zed_node/rgb/color/rect/image",
+        "image/compressed": "zed/zed_node/rgb/color/rect/image/compressed",
+        "depth": "zed/zed_node/depth/depth_registered",
+        "camera_info": "zed/zed_node/rgb/color/rect/camera_info"}
+    legacy = make_plan(**{**args, "camera": "zed_wrapper"}).nodes[0]  # zed_topics' default: legacy
+    assert dict(legacy.remappings)["image"] == "zed/zed_node/rgb/image_rect_color"
+    assert tracker_remappings("video", "5.1") == [], "the naming only concerns the ZED cameras"
 
 
 def test_tracker_yaml_holds_the_dataclass_defaults():
