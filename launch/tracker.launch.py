@@ -49,6 +49,8 @@ def _arguments(config: str) -> list[tuple[str, str, str]]:
         ("model_config", "", "model preset/YAML the checkpoint must match ('' = tracker_params: the one "
                              "inside the checkpoint)"),
         ("device", "", "auto, cpu, cuda or cuda:N ('' = tracker_params: auto)"),
+        ("grasp_source", "", "model (the trained grasp head), geometry (from each tracked mask) or auto (model "
+                             "when the checkpoint's head was trained) ('' = tracker_params: auto)"),
         ("image_transport", "", "raw or compressed ('' = tracker_params: raw)"),
         ("namespace", "", "namespace of every node and topic started here"),
         ("arm", "none", "none, left or right: start the R1 arm bridge for that arm (configured, inactive: "

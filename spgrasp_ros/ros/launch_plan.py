@@ -122,10 +122,11 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
               video_params: str, zed_params: str, bridge_params: str, rviz: str = "false",
               rviz_config: str = "", bag: str = "", bag_params: str = "", operator: str = "false",
               operator_host: str = "", operator_port: str = "", operator_params: str = "",
-              zed_topics: str = "legacy") -> LaunchPlan:
+              zed_topics: str = "legacy", grasp_source: str = "") -> LaunchPlan:
     """The nodes for these launch arguments (all strings, as launch passes them).
 
-    checkpoint, model_config, device, image_transport and video override the parameter files when not empty.
+    checkpoint, model_config, device, image_transport, grasp_source and video override the parameter files when
+    not empty (the tracker checks grasp_source when it is configured).
     arm:=left|right starts the bridge for that arm (overriding bridge_params), configured and left inactive;
     arm:=none starts none. rviz:=true also starts rviz2 with ``rviz_config`` (config/spgrasp.rviz), its fixed
     frame the camera's frame_id. camera:=bag replays ``bag`` (overriding ``bag`` in bag_params; '' = none)
@@ -180,7 +181,7 @@ def make_plan(*, camera: str, video: str, checkpoint: str, model_config: str, de
 
     params = node_parameters(tracker_params, TRACKER, namespace, argument="tracker_params")
     overrides = {"checkpoint": checkpoint, "model_config": model_config, "device": device,
-                 "image_transport": image_transport}
+                 "image_transport": image_transport, "grasp_source": grasp_source}
     params.update({name: value.strip() for name, value in overrides.items() if value.strip()})
     transport = str(params.get("image_transport", "raw"))
     if transport not in IMAGE_TRANSPORTS:

@@ -103,9 +103,10 @@ def test_no_arm_starts_no_bridge(args):
 
 
 def test_arguments_override_the_file_only_when_given(args):
-    given = {"checkpoint": " /models/a.pt ", "device": "cuda:1", "model_config": "small"}
+    given = {"checkpoint": " /models/a.pt ", "device": "cuda:1", "model_config": "small", "grasp_source": "model"}
     tracker = make_plan(**{**args, **given}).nodes[1]
-    assert tracker.parameters["checkpoint"] == "/models/a.pt"
+    assert tracker.parameters["checkpoint"] == "/models/a.pt" and tracker.parameters["grasp_source"] == "model"
+    assert "grasp_source" not in make_plan(**args).nodes[1].parameters, "'' keeps the file's (here: none)"
     assert tracker.parameters["device"] == "cuda:1" and tracker.parameters["model_config"] == "small"
     assert make_plan(**args).nodes[1].parameters["device"] == "auto"
     # Values stay strings (launch_ros would otherwise read "0" as an integer).
