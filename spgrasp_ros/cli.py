@@ -135,11 +135,13 @@ def _run_eval(args: argparse.Namespace) -> int:
     except ValueError:
         raise ValueError(f"--intervals {args.intervals!r}: expected integers such as 0,8,1") from None
     splits = dict(parse_data_spec(spec) for spec in args.data)  # before the model: bad data fails fast
+    if args.masks == "ground-truth":
+        return _mask_rule_eval(args, splits)
     if args.threads:  # beside a training, torch's default (all cores) oversubscribes them and crawls
         torch.set_num_threads(args.threads)
     base = TrackerConfig.paper() if args.paper else TrackerConfig()
     flags = {"search_window": args.search_window, "exclusive_masks": args.exclusive_masks,
-             "readout_window": args.readout_window}
+             "readout_window": args.readout_window, "grasp_source": args.grasp_source}
     settings = base.with_settings({k: v for k, v in flags.items() if v is not None})
     # --n-hist: the same weights with another memory length; 0: the no-memory ablation
     checkpoint = os.path.expanduser(args.checkpoint)
@@ -147,7 +149,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     config = tracker.model_config
     results = evaluate(tracker, splits, intervals)
     meta = {"checkpoint": checkpoint, "model_config": config.to_dict(), "data": args.data,
-            "device": str(tracker.device), "threads": torch.get_num_threads(),
+            "device": str(tracker.device), "threads": torch.get_num_threads(), "grasp_source": tracker.grasp_source,
             "tracker": dataclasses.asdict(settings), "precision": tracker.precision}
     paths = write_results(results, Path(args.out).expanduser(), meta)
     for split, cells in results.items():
@@ -165,6 +167,30 @@ def _run_eval(args: argparse.Namespace) -> int:
                   f"object-frames, mask IoU {mask_iou}, lost {100 * (figures['lost_rate'] or 0):.1f} %")
             if cell != SINGLE_IMAGE:  # the tracking figures describe videos
                 print(f"{'':37s}{_tracking_line(figures)}")
+    print("wrote " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _mask_rule_eval(args: argparse.Namespace, splits: dict) -> int:
+    """``spgrasp eval --masks ground-truth``: the geometry grasp rule on the datasets' own masks, no tracker."""
+    import dataclasses
+    from pathlib import Path
+
+    from spgrasp_ros.evaluation.mask_rule import CELL, evaluate_mask_rule
+    from spgrasp_ros.evaluation.plots import write_results
+
+    geometry = _TRACKER.geometry
+    results = evaluate_mask_rule(splits, geometry)
+    meta = {"masks": "ground-truth", "grasp_source": "geometry", "data": args.data,
+            "geometry": dataclasses.asdict(geometry)}
+    paths = write_results(results, Path(args.out).expanduser(), meta)
+    for split, cells in results.items():
+        figures = cells[CELL]
+        if figures["grasp_accuracy"] is None:
+            print(f"{split:24s} {CELL} nothing scored ({figures['frames_with_masks']} frames with masks)")
+            continue
+        print(f"{split:24s} {CELL} grasp accuracy {100 * figures['grasp_accuracy']:5.1f} % over "
+              f"{figures['scored']} object-frames (geometry rule on ground-truth masks)")
     print("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
@@ -332,6 +358,12 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--readout-window", type=int,
                             help=f"odd window [map px] whose mean gives a grasp's angle and width (default: the "
                                  f"tracker's, {_TRACKER.decode.readout_window}); 1 = the peak pixel (the paper)")
+    evaluation.add_argument("--grasp-source", choices=("auto", "model", "geometry"),
+                            help=f"where grasps come from (default: the tracker's, {_TRACKER.grasp_source}): the "
+                                 "grasp head, each tracked mask's geometry, or auto (the head when trained)")
+    evaluation.add_argument("--masks", choices=("tracked", "ground-truth"), default="tracked",
+                            help="ground-truth: no tracker; the geometry grasp rule on each frame's own masks "
+                                 "(the rule alone, on every dataset with masks)")
     evaluation.add_argument("--device", default="auto", help="auto (cuda when available), cpu, cuda, cuda:N")
     evaluation.add_argument("--threads", type=int, help="torch CPU threads (default: torch's, all cores)")
     evaluation.add_argument("--out", default="outputs/eval", help="folder for eval.json and the plots")

@@ -47,6 +47,7 @@ class Grasp:
     pose: GraspPose | None = None
     track_id: int = 0  # grasp track across frames (``tracker.steady_grasps``); 0 = not associated
     stability: float = 0.0  # [0, 1] share of the track's recent frames it was seen in; 0 = not associated
+    source: str = "model"  # where it came from: "model" (the grasp head) or "geometry" (the object's mask)
 
 
 TRACKING = "tracking"  # ObjectState.state: visible and followed
@@ -107,13 +108,14 @@ class FrameResult:
 
     @classmethod
     def from_dict(cls, data: dict) -> "FrameResult":
-        """Inverse of ``to_dict``; reads dicts written before ``track_id``/``stability``/``state`` existed."""
+        """Inverse of ``to_dict``; reads dicts written before ``track_id``/``stability``/``state``/``source``
+        existed."""
         def grasp(g: dict) -> Grasp:
             pose = g.get("pose")
             if pose is not None:
                 pose = GraspPose(tuple(pose["position"]), tuple(pose["orientation"]), pose["width_m"], pose["depth_m"])
             return Grasp(g["object_id"], g["score"], tuple(g["center"]), g["angle"], g["width"], g["jaw_size"], pose,
-                         g.get("track_id", 0), g.get("stability", 0.0))
+                         g.get("track_id", 0), g.get("stability", 0.0), g.get("source", "model"))
 
         return cls(
             image_size=tuple(data["image_size"]),

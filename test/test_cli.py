@@ -49,7 +49,7 @@ def test_eval_reads_the_data_before_the_model_and_reports_an_error_in_one_line(t
 def test_eval_on_single_images_with_a_broken_file(tmp_path):
     config = load_model_config("test_tiny").replace(image_size=64)
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "model.pt", build_model(config), config)
+    save_checkpoint(tmp_path / "model.pt", build_model(config), config, trained={"grasp_head": True})
     images = write_cornell(tmp_path / "cornell", 4)
     corrupt_file(images[2])
     out = tmp_path / "eval"

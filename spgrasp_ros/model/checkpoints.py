@@ -6,6 +6,12 @@
   mismatch means the checkpoint belongs to another sam2 variant: an error naming the first tensor.
 - ``save_checkpoint`` / ``load_checkpoint``: SPGrasp checkpoints carry their ``ModelConfig``; loading builds
   the model from it. Loading into an existing model checks the config and every tensor.
+- ``trained_parts``: which parts of the model were trained. A model initialised from official SAM 2 weights
+  segments, but its grasp hypernetworks are random: its grasp maps must never be used (``tracker.grasp_source``).
+  ``init_from_sam2`` reports the head untrained, training records it trained (``save_checkpoint(trained=...)``);
+  checkpoints written before the record existed came from training and count as trained.
+- ``is_official_sam2`` / ``load_official_sam2``: an official ``.pt`` run directly (with the model preset it
+  belongs to), its grasp head untrained.
 """
 
 from __future__ import annotations
@@ -21,6 +27,8 @@ from spgrasp_ros.model.config import ModelConfig
 from spgrasp_ros.model.spgrasp import SPGrasp
 
 FORMAT = "spgrasp_ros.checkpoint/1"
+TRAINED = "trained"  # entry of a checkpoint: {part: whether it was trained}
+GRASP_HEAD = "grasp_head"  # the grasp hypernetworks and their maps (model.grasp_decoder)
 TPOS_KEY = "maskmem_tpos_enc"  # [num_maskmem, 1, 1, C_mem]: row 0 = newest frame ... last row = prompt frame
 
 
@@ -97,8 +105,22 @@ def init_from_sam2(model: SPGrasp, path: str | Path) -> LoadReport:
     return report
 
 
-def save_checkpoint(path: str | Path, model: SPGrasp, config: ModelConfig, **extra) -> None:
-    """Write an SPGrasp checkpoint: weights, the model config, the package version and ``extra`` (JSON-like)."""
+def trained_parts(extra: dict, path: str | Path = "checkpoint") -> dict[str, bool]:
+    """{part: trained} of a checkpoint's entries (``read_checkpoint``'s extras); without the record (written
+    before it existed, always by training) every part counts as trained. CheckpointError for a bad record."""
+    record = extra.get(TRAINED)
+    if record is None:
+        return {GRASP_HEAD: True}
+    if not isinstance(record, dict) or not all(isinstance(v, bool) for v in record.values()):
+        raise CheckpointError(f"{path}: '{TRAINED}' must map parts to true/false, got {record!r}")
+    return {GRASP_HEAD: True, **record}
+
+
+def save_checkpoint(path: str | Path, model: SPGrasp, config: ModelConfig, *, trained: dict[str, bool],
+                    **extra) -> None:
+    """Write an SPGrasp checkpoint: weights, the model config, the package version, which parts were
+    ``trained`` ({``GRASP_HEAD``: bool}) and ``extra`` (JSON-like)."""
+    extra[TRAINED] = dict(trained)
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
@@ -167,3 +189,18 @@ def load_checkpoint(path: str | Path, device: str | torch.device = "cpu",
     model = build_model(config, "cpu")
     _load_exactly(model, weights, path)
     return model.to(device).eval(), config, extra
+
+
+def is_official_sam2(path: str | Path) -> bool:
+    """Whether ``path`` holds official SAM 2 / 2.1 weights (``{"model": state_dict}``, no SPGrasp format)."""
+    data = _read(path)
+    return "format" not in data and isinstance(data.get("model"), dict)
+
+
+def load_official_sam2(path: str | Path, config: ModelConfig, device: str | torch.device = "cpu"
+                       ) -> tuple[SPGrasp, LoadReport]:
+    """An SPGrasp model of ``config`` initialised from official SAM 2 / 2.1 weights (its grasp head untrained:
+    ``trained_parts`` of such a model is {GRASP_HEAD: False}); (model in eval mode, what was loaded)."""
+    model = build_model(config, "cpu")
+    report = init_from_sam2(model, path)
+    return model.to(device).eval(), report

@@ -25,6 +25,7 @@ import numpy as np
 from spgrasp_ros.visualize import object_colour
 
 FRAME, MASK = 1, 2
+GRASP_SOURCES = {0: "model", 1: "geometry"}  # Grasp.msg SOURCE_MODEL, SOURCE_GEOMETRY
 MASK_ALPHA = 110  # of 255: the overlay's opacity where an object is
 _PREFIX = struct.Struct(">BI")
 
@@ -49,7 +50,8 @@ def grasp_summary(array) -> dict:
     for grasp in array.grasps:
         entry = {"object_id": int(grasp.object_id), "score": float(grasp.score), "x": float(grasp.center_x),
                  "y": float(grasp.center_y), "angle": float(grasp.angle), "width": float(grasp.width),
-                 "jaw": float(grasp.jaw_size), "track_id": int(grasp.track_id), "has_pose": bool(grasp.has_pose)}
+                 "jaw": float(grasp.jaw_size), "track_id": int(grasp.track_id), "has_pose": bool(grasp.has_pose),
+                 "source": GRASP_SOURCES.get(int(grasp.source), "model")}
         if grasp.has_pose:
             p, q = grasp.pose.position, grasp.pose.orientation
             entry["pose"] = {"position": [p.x, p.y, p.z], "orientation": [q.x, q.y, q.z, q.w],

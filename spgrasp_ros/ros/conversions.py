@@ -22,6 +22,8 @@ _NAN = float("nan")
 _STATE_CODES = {ObjectStateMsg.TRACKING: TRACKING, ObjectStateMsg.LOST: LOST,
                 ObjectStateMsg.REACQUIRED: REACQUIRED}  # ObjectState.msg constant -> ObjectState.state
 _STATE_NAMES = {name: code for code, name in _STATE_CODES.items()}
+_SOURCE_CODES = {"model": GraspMsg.SOURCE_MODEL, "geometry": GraspMsg.SOURCE_GEOMETRY}  # Grasp.source -> msg code
+_SOURCE_NAMES = {code: name for name, code in _SOURCE_CODES.items()}
 
 
 def grasp_to_msg(grasp: Grasp) -> GraspMsg:
@@ -39,6 +41,7 @@ def grasp_to_msg(grasp: Grasp) -> GraspMsg:
         has_pose=grasp.pose is not None,
         width_m=_NAN,
         depth_m=_NAN,
+        source=_SOURCE_CODES[grasp.source],
     )
     if grasp.pose is not None:
         px, py, pz = grasp.pose.position
@@ -57,7 +60,7 @@ def grasp_from_msg(msg: GraspMsg) -> Grasp:
         p, q = msg.pose.position, msg.pose.orientation
         pose = GraspPose((p.x, p.y, p.z), (q.x, q.y, q.z, q.w), msg.width_m, msg.depth_m)
     return Grasp(msg.object_id, msg.score, (msg.center_x, msg.center_y), msg.angle, msg.width, msg.jaw_size, pose,
-                 msg.track_id, msg.stability)
+                 msg.track_id, msg.stability, _SOURCE_NAMES.get(msg.source, "model"))
 
 
 def object_state_to_msg(state: ObjectState, num_grasps: int) -> ObjectStateMsg:

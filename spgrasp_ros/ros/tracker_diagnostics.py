@@ -145,6 +145,7 @@ def diagnostics_message(name: str, stamp: TimeMsg, stats: TrackerStats, counts: 
         choice = session.tracker.precision_choice
         values["precision"] = choice.describe() if choice is not None else session.tracker.precision
         values["text re-detections"] = session.reacquire.reacquired
+        values["grasp source"] = f"{session.tracker.grasp_source} ({session.grasp_source_note()})"
         if session.tracker.device.type == "cuda":
             device = session.tracker.device
             values["gpu memory allocated MiB"] = f"{torch.cuda.memory_allocated(device) / 2**20:.0f}"

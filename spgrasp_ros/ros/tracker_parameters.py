@@ -9,7 +9,7 @@ from __future__ import annotations
 from spgrasp_ros.ros import parameters as params
 from spgrasp_ros.ros.tracker_diagnostics import HealthRules
 from spgrasp_ros.text.grounding_dino import TextDetectorConfig
-from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.config import GRASP_SOURCES, TrackerConfig
 from spgrasp_ros.tracker.text_reacquire import TextReacquireConfig
 
 TRACKING = TrackerConfig().settings()  # the tracker's behaviour defaults: one source (tracker/config.py)
@@ -33,6 +33,10 @@ PARAMETERS = (
     params.ParamSpec("checkpoint", "demo", "bundled model name or checkpoint file path"),
     params.ParamSpec("model_config", "", "model preset or YAML the checkpoint must match ('' = the checkpoint's)"),
     params.ParamSpec("device", "auto", "auto, cpu, cuda or cuda:N"),
+    params.ParamSpec("grasp_source", TRACKING["grasp_source"], "grasps from the trained grasp head (model), from "
+                     "each tracked mask's geometry and the depth (geometry: no grasp training needed), or auto: the "
+                     "head when the checkpoint's was trained, else the geometry; model on an untrained head "
+                     "(official SAM 2 weights) fails configure", params.one_of(*GRASP_SOURCES)),
     params.ParamSpec("preprocess", TRACKING["preprocess"], "resize or letterbox",
                      params.one_of("resize", "letterbox")),
     params.ParamSpec("warmup_frames", 2, "frames run through the model at configure", params.in_range(0, 100)),
@@ -94,6 +98,21 @@ PARAMETERS = (
     params.ParamSpec("readout_window", TRACKING["readout_window"], "a grasp's angle and width: position-weighted "
                      "means over this odd window of map pixels around its peak (1 = the peak pixel)",
                      params.odd_in_range(1, 31), runtime=True),
+    params.ParamSpec("geometry_max_opening_m", TRACKING["geometry_max_opening_m"], "geometry grasps: the "
+                     "gripper's stroke [m]; wider grasps at their depth are dropped", params.in_range(0.001, 2.0),
+                     runtime=True),
+    params.ParamSpec("geometry_max_opening_px", TRACKING["geometry_max_opening_px"], "geometry grasps without "
+                     "depth: wider grasps are dropped [px] (0 = no limit)", params.in_range(0.0, 100000.0),
+                     runtime=True),
+    params.ParamSpec("geometry_margin_ratio", TRACKING["geometry_margin_ratio"], "geometry grasps: opening = the "
+                     "object's width there x (1 + this)", params.in_range(0.0, 2.0), runtime=True),
+    params.ParamSpec("geometry_friction_cone_deg", TRACKING["geometry_friction_cone_deg"], "geometry grasps: the "
+                     "contour's normals at both contacts within this of the closing line [deg]",
+                     params.in_range(1.0, 90.0), runtime=True),
+    params.ParamSpec("geometry_positions", TRACKING["geometry_positions"], "geometry grasps: candidate points "
+                     "along each object's long axis", params.in_range(1, 64), runtime=True),
+    params.ParamSpec("geometry_angles", TRACKING["geometry_angles"], "geometry grasps: closing directions tried "
+                     "over the half turn", params.in_range(2, 180), runtime=True),
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
     params.ParamSpec("markers_per_object", 3, "~/markers: a gripper for each of this many best posed grasps per "

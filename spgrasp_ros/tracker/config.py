@@ -30,9 +30,14 @@ from typing import Any, Mapping
 
 from spgrasp_ros.grasps.decode import DecodeConfig
 from spgrasp_ros.grasps.frame_geometry import LETTERBOX, RESIZE
+from spgrasp_ros.grasps.mask_geometry import GeometryConfig
 
 DECODE_SETTINGS = ("position_threshold", "mask_threshold", "top_k", "readout_window")  # DecodeConfig fields
 #                  a node may set; the others are fixed by how the model was trained
+# GeometryConfig fields a node may set, as geometry_<field> (the grasp count is decode's top_k for both sources)
+GEOMETRY_SETTINGS = ("max_opening_m", "max_opening_px", "margin_ratio", "friction_cone_deg", "positions",
+                     "angles")
+GRASP_SOURCES = ("auto", "model", "geometry")  # tracker.grasp_source says what each means
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,10 @@ class TrackerConfig:
     #                               (distractor_anchors.py, DAM4SAM's idea; one entry per cohort, flat memory)
     steady_grasps: bool = True  # each object's grasps associated over frames, smoothed, and a best grasp with
     #                             hysteresis (steady_grasps.py; SteadyGraspConfig holds its settings)
+    grasp_source: str = "auto"  # grasps from the grasp head ("model"), from each object's mask ("geometry"),
+    #                             or "auto": the head when the checkpoint's head was trained (tracker/grasp_source.py)
     decode: DecodeConfig = field(default_factory=DecodeConfig)  # peak picking and read-out of the grasp maps
+    geometry: GeometryConfig = field(default_factory=GeometryConfig)  # the mask-geometry grasp rule
 
     def __post_init__(self) -> None:
         if not 0.0 < self.duplicate_iou <= 1.0:
@@ -75,6 +83,8 @@ class TrackerConfig:
         if not 0.0 <= self.motion_weight <= 1.0 or not 0.0 <= self.min_area_ratio <= 1.0:
             raise ValueError(f"motion_weight and min_area_ratio must be in [0, 1], got {self.motion_weight}, "
                              f"{self.min_area_ratio}")
+        if self.grasp_source not in GRASP_SOURCES:
+            raise ValueError(f"grasp_source must be one of {', '.join(GRASP_SOURCES)}, got {self.grasp_source!r}")
         if self.search_window < 0 or self.search_growth < 0:
             raise ValueError(f"search_window and search_growth must be >= 0, got {self.search_window}, "
                              f"{self.search_growth}")
@@ -92,11 +102,16 @@ class TrackerConfig:
         """This config with the tracker settings among ``settings`` (node parameters by name: the fields
         here and ``DECODE_SETTINGS``) replaced; other keys are ignored."""
         decode = dataclasses.replace(self.decode, **{k: settings[k] for k in DECODE_SETTINGS if k in settings})
-        own = {f.name for f in dataclasses.fields(self)} - {"decode"}
-        return dataclasses.replace(self, decode=decode, **{k: settings[k] for k in own if k in settings})
+        geometry = dataclasses.replace(self.geometry, **{k: settings[f"geometry_{k}"] for k in GEOMETRY_SETTINGS
+                                                         if f"geometry_{k}" in settings})
+        own = {f.name for f in dataclasses.fields(self)} - {"decode", "geometry"}
+        return dataclasses.replace(self, decode=decode, geometry=geometry,
+                                   **{k: settings[k] for k in own if k in settings})
 
     def settings(self) -> dict[str, Any]:
         """The flat name -> value view that ``with_settings`` reads (the tracker node's parameter names)."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "decode"}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                  if f.name not in ("decode", "geometry")}
         values.update({k: getattr(self.decode, k) for k in DECODE_SETTINGS})
+        values.update({f"geometry_{k}": getattr(self.geometry, k) for k in GEOMETRY_SETTINGS})
         return values

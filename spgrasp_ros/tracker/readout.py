@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -123,12 +124,14 @@ class FrameObservation:
 
 def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[int], host: dict[str, np.ndarray],
                  geometry: FrameGeometry, frame_index: int, start: float, presence_threshold: float,
-                 jaw_ratio: float, reference_areas: np.ndarray | None = None, min_area_ratio: float = 0.0
+                 jaw_ratio: float, reference_areas: np.ndarray | None = None, min_area_ratio: float = 0.0,
+                 mask_rule: Callable[[int, np.ndarray], tuple[Grasp, ...]] | None = None
                  ) -> tuple[TrackerOutput, FrameObservation]:
     """The frame's output from the unpacked results of the objects ``ids`` (in batch order) and what it
     showed of them. ``frames_lost``: their lost counters before this frame; ``reference_areas`` [N] (NaN:
     none yet) with ``min_area_ratio``: presence calibration (``object_tracks.calibrated_presence``).
-    ``start``: ``time.perf_counter()`` at intake."""
+    ``start``: ``time.perf_counter()`` at intake. ``mask_rule``: grasps from each visible object's [H, W]
+    mask (``tracker.grasp_source.MaskGraspRule``) instead of the decoded grasp maps."""
     rows, cols, masks = host["rows"], host["cols"], host["masks"]
     n = len(ids)
     reference = reference_areas if reference_areas is not None else np.full(n, np.nan)
@@ -150,6 +153,9 @@ def frame_output(ids: list[int], frames_lost: np.ndarray, prompt_frames: list[in
                                   int(host["area"][b]) if visible[b] else 0, bbox, frame_index - prompt_frames[b],
                                   lost, state))
         if not visible[b]:
+            continue
+        if mask_rule is not None:
+            grasps.extend(mask_rule(object_id, masks[b]))
             continue
         for j in range(k):
             if host["valid"][b, j]:

@@ -25,6 +25,7 @@ from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.timing import StageTimer
 from spgrasp_ros.tracker.build import load_tracker
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.grasp_source import AUTO, GEOMETRY, resolve_grasp_source
 from spgrasp_ros.tracker.readout import TrackerOutput
 from spgrasp_ros.tracker.streaming import GraspTracker
 from spgrasp_ros.tracker.text_reacquire import TextReacquisition
@@ -49,7 +50,7 @@ class TrackerSession:
         choice = self.tracker.precision_choice
         precision = choice.describe() if choice is not None else f"precision {self.tracker.precision}"
         return (f"checkpoint {self.checkpoint} ({config.sam2_config}, {config.image_size} px, N_hist {config.n_hist}) "
-                f"on {self.tracker.device}, {precision}")
+                f"on {self.tracker.device}, {precision}, grasps from the {self.tracker.grasp_source}")
 
     def step(self, rgb: np.ndarray, prompt: Prompt | None = None,
              depth: tuple[np.ndarray, tuple[float, float, float, float]] | None = None) -> TrackerOutput:
@@ -57,7 +58,13 @@ class TrackerSession:
         Without a prompt, lost text-prompted objects due for re-detection are looked for first (module notes)."""
         if prompt is None:
             prompt = self._reseed(rgb)
-        output = self.tracker.step(rgb, prompt)
+        depth_m = None
+        if depth is not None:
+            depth_m, intrinsics = depth
+            if depth_m.shape != rgb.shape[:2]:
+                # registered depth at another resolution: nearest keeps edges honest
+                depth_m = cv2.resize(depth_m, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
+        output = self.tracker.step(rgb, prompt, (depth_m, intrinsics[0]) if depth_m is not None else None)
         if prompt is not None:
             self.reacquire.remember(zip(output.created_ids, prompt.objects()))
             self.reacquire.retain(self.tracker.object_ids)
@@ -65,15 +72,17 @@ class TrackerSession:
         self._last = output.result
         if self.tracker.timer is not None:
             output.result.extra["stages_ms"] = self.tracker.timer.frame_done()
-        if depth is not None and output.result.grasps:
-            depth_m, intrinsics = depth
-            if depth_m.shape != rgb.shape[:2]:
-                # registered depth at another resolution: nearest keeps edges honest
-                depth_m = cv2.resize(depth_m, (rgb.shape[1], rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
+        if depth_m is not None and output.result.grasps:
             masks = {state.id: mask for state, mask in zip(output.result.objects, output.masks)}
             grasps = lift_grasps(output.result.grasps, depth_m, Intrinsics(*intrinsics), masks=masks)
             output.result = dataclasses.replace(output.result, grasps=grasps)
         return output
+
+    def grasp_source_note(self) -> str:
+        """Where the grasps come from and why (for logs and /diagnostics)."""
+        tracker = self.tracker
+        return resolve_grasp_source(tracker.config.grasp_source, tracker.grasp_head_trained,
+                                    tracker.checkpoint_name)[1]
 
     def apply_without_frame(self, prompt: Prompt) -> None:
         """Apply a request that creates nothing (clear, or removals only) at once: it needs no frame
@@ -144,4 +153,6 @@ def load_session(settings: Mapping[str, Any], logger: Any = log) -> TrackerSessi
     session.warm_up(int(settings.get("warmup_frames", 0)))
     session.tune(settings)
     logger.info(f"loaded {session.describe()}")
+    if tracker.config.grasp_source == AUTO and tracker.grasp_source == GEOMETRY:
+        logger.warning(session.grasp_source_note())  # an official SAM 2 checkpoint, say: no trained grasp head
     return session

@@ -124,6 +124,7 @@ class _Track:
     jaw_ratio: float  # jaw size / width of its last grasp
     missed: int = 0  # consecutive visible frames unmatched
     history: int = 1  # bit i: matched i frames ago (of the frames the object was visible)
+    source: str = "model"  # Grasp.source of its last grasp
 
     @property
     def angle(self) -> float:
@@ -243,6 +244,7 @@ class SteadyGrasps:
             track.score += cfg.score_smoothing * (grasp.score - track.score)
             track.jaw_ratio = grasp.jaw_size / grasp.width if grasp.width > 0 else track.jaw_ratio
             track.missed, track.history = 0, ((track.history << 1) | 1) & mask
+            track.source = grasp.source
             by_column[col] = track
             survivors.append(track)
         for col, grasp in enumerate(grasps):
@@ -250,7 +252,8 @@ class SteadyGrasps:
                 (x, y), a = local[col], doubled[col]
                 by_column[col] = _Track(self._next_id, x, y, math.cos(a), math.sin(a), grasp.width,
                                         cfg.score_smoothing * grasp.score,  # the frames before count as 0
-                                        grasp.jaw_size / grasp.width if grasp.width > 0 else 0.0)
+                                        grasp.jaw_size / grasp.width if grasp.width > 0 else 0.0,
+                                        source=grasp.source)
                 self._next_id += 1
                 survivors.append(by_column[col])
         tracked.tracks = self._capped(survivors, len(grasps), tracked.best)
@@ -340,7 +343,7 @@ class SteadyGrasps:
                         width=track.width, jaw_size=track.width * track.jaw_ratio, track_id=track.track_id,
                         stability=bin(track.history).count("1") / self.config.stability_window)
         if grasp is None:
-            return Grasp(object_id, track.score, **geometry)
+            return Grasp(object_id, track.score, **geometry, source=track.source)
         return dataclasses.replace(grasp, **geometry)
 
 

@@ -38,6 +38,7 @@ from spgrasp_ros.timing import StageTimer, stage
 from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.tracker.distractor_anchors import AnchorRule, CandidateProbe, anchor_rows
 from spgrasp_ros.tracker.duplicates import clear_losers, duplicate_losers
+from spgrasp_ros.tracker.grasp_source import mask_rule, resolve_grasp_source
 from spgrasp_ros.tracker.inputs import FrameError, check_frame, plain_upload, prompt_boxes, prompt_groups, prompt_inputs
 from spgrasp_ros.tracker.memory_bank import MemoryBank
 from spgrasp_ros.tracker.memory_selection import ConfidentFrames, MemorySelection
@@ -119,6 +120,13 @@ class GraspTracker:
         self._next_id = 1
         self._region: tuple[tuple, torch.Tensor] | None = None  # letterbox content mask of the last geometry
         self.precision_choice = None  # how ``auto`` was decided (tracker.precision_probe), when it was measured
+        self.grasp_head_trained, self.checkpoint_name = True, "the checkpoint"  # the checkpoint's (load_tracker)
+
+    @property
+    def grasp_source(self) -> str:
+        """Where grasps come from now, ``model`` or ``geometry`` (``config.grasp_source`` resolved against the
+        head's training; UntrainedHeadError for ``model`` on an untrained head)."""
+        return resolve_grasp_source(self.config.grasp_source, self.grasp_head_trained, self.checkpoint_name)[0]
 
     # --- state --------------------------------------------------------------------------------------------
     @property
@@ -185,19 +193,22 @@ class GraspTracker:
 
     # --- the per-frame step --------------------------------------------------------------------------------
     @torch.inference_mode()
-    def step(self, frame: np.ndarray | torch.Tensor, prompt: Prompt | None = None) -> TrackerOutput:
+    def step(self, frame: np.ndarray | torch.Tensor, prompt: Prompt | None = None,
+             depth: tuple[np.ndarray, float] | None = None) -> TrackerOutput:
         """Process one frame: a numpy HxWx3 uint8 RGB array, or such a tensor on the tracker's device.
 
         ``prompt`` is applied on this frame before tracking (validated first: a bad prompt raises PromptError
-        and changes nothing). Returns the frame's grasps, object states and [N, H, W] masks at input
-        resolution. Raises FrameError for a bad frame, NotTrackingError without any object.
+        and changes nothing). ``depth``: ([H, W] metres registered to the frame, fx [px]) for grasps from mask
+        geometry (their opening limit and contact flatness). Returns the frame's grasps, object states and
+        [N, H, W] masks at input resolution. Raises FrameError for a bad frame, NotTrackingError without any
+        object.
         """
         start = time.perf_counter()
         tensor, image_size = check_frame(frame, self.device, self._upload)
         geometry = self._geometry(image_size)
         with stage(self.timer, "preprocess"):
             image = normalise_frame(tensor, geometry)
-        return self._step(image, geometry, prompt, start)
+        return self._step(image, geometry, prompt, start, depth)
 
     @torch.inference_mode()
     def step_preprocessed(self, image: torch.Tensor, image_size: tuple[int, int], prompt: Prompt | None = None
@@ -211,7 +222,8 @@ class GraspTracker:
             raise FrameError(f"preprocessed images must be [1, 3, {size}, {size}], got {list(image.shape)}")
         return self._step(image, self._geometry(image_size), prompt, time.perf_counter())
 
-    def _step(self, image: torch.Tensor, geometry: FrameGeometry, prompt: Prompt | None, start: float) -> TrackerOutput:
+    def _step(self, image: torch.Tensor, geometry: FrameGeometry, prompt: Prompt | None, start: float,
+              depth: tuple[np.ndarray, float] | None = None) -> TrackerOutput:
         frame_index = self._frame_index + 1
         cohorts, new_objects = self._plan(prompt, geometry)
         if not cohorts and not new_objects:  # a clearing prompt: nothing left to track
@@ -237,7 +249,8 @@ class GraspTracker:
                     [p.cohort.bank.prompt_frame for p in pending for _ in p.cohort.ids],
                     self._read_out(readout, geometry), geometry, frame_index, start,
                     self.config.presence_threshold, self.config.decode.jaw_ratio,
-                    np.concatenate([p.cohort.tracks.reference_area for p in pending]), self.config.min_area_ratio)
+                    np.concatenate([p.cohort.tracks.reference_area for p in pending]), self.config.min_area_ratio,
+                    mask_rule(self.config, self.grasp_source, depth))
 
         self._commit(pending, readout, observation, frame_index, losers)
         self._next_id = next_id

@@ -25,7 +25,7 @@ from tqdm import tqdm
 
 from spgrasp_ros.devices import autocast
 from spgrasp_ros.model.build import build_model
-from spgrasp_ros.model.checkpoints import init_from_sam2, load_weights, read_checkpoint, save_checkpoint
+from spgrasp_ros.model.checkpoints import GRASP_HEAD, init_from_sam2, load_weights, read_checkpoint, save_checkpoint
 from spgrasp_ros.model.config import ModelConfig, load_model_config
 from spgrasp_ros.settings import apply_overrides
 from spgrasp_ros.training.clips import ClipConfig
@@ -263,7 +263,7 @@ def train(config: TrainConfig, out_dir: str | Path, resume: bool = False, progre
     logger.close()
     final = out / "model.pt"
     if main:
-        save_checkpoint(final, model, model_config, steps=config.steps)
+        save_checkpoint(final, model, model_config, trained={GRASP_HEAD: config.steps > 0}, steps=config.steps)
     if world > 1:
         dist.barrier()
     return TrainOutcome(final, model)
@@ -309,5 +309,5 @@ def _save(out: Path, model, model_config: ModelConfig, optimizer, scheduler, ste
     extra = {"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "step": step, "rng": states,
              "train_config": dataclasses.asdict(config)}
     path = out / "checkpoints" / f"step_{step:06d}.pt"
-    save_checkpoint(path, model, model_config, **extra)
-    save_checkpoint(out / "checkpoints" / "last.pt", model, model_config, **extra)
+    save_checkpoint(path, model, model_config, trained={GRASP_HEAD: step > 0}, **extra)
+    save_checkpoint(out / "checkpoints" / "last.pt", model, model_config, trained={GRASP_HEAD: step > 0}, **extra)

@@ -65,7 +65,7 @@ def test_data_specs():
 
 def test_eval_cli_writes_json_and_plots(tmp_path):
     tracker, config = _tracker()
-    save_checkpoint(tmp_path / "model.pt", tracker.model, config)
+    save_checkpoint(tmp_path / "model.pt", tracker.model, config, trained={"grasp_head": True})
     run = subprocess.run([sys.executable, "-m", "spgrasp_ros", "eval", "--checkpoint", str(tmp_path / "model.pt"),
                           "--data", "synthetic:seed=100,sequences=2,frames=6,size=64x48", "--intervals", "0,3",
                           "--device", "cpu", "--threads", "1", "--readout-window", "3",

@@ -77,7 +77,7 @@ def test_spgrasp_checkpoint_round_trip_and_mismatches(tmp_path):
     config = load_model_config("test_tiny")
     torch.manual_seed(5)
     model = build_model(config)
-    save_checkpoint(tmp_path / "run" / "model.pt", model, config, step=123)
+    save_checkpoint(tmp_path / "run" / "model.pt", model, config, trained={"grasp_head": True}, step=123)
     loaded, loaded_config, extra = load_checkpoint(tmp_path / "run" / "model.pt")
     assert loaded_config == config and extra["step"] == 123
     assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), loaded.state_dict().values()))
@@ -104,7 +104,7 @@ def test_checkpoint_loads_for_another_memory_length(tmp_path):
     config = load_model_config("test_tiny")
     torch.manual_seed(6)
     model = build_model(config)
-    save_checkpoint(tmp_path / "model.pt", model, config)
+    save_checkpoint(tmp_path / "model.pt", model, config, trained={"grasp_head": True})
     saved = model.state_dict()
     for n_hist in (2, 0, 9):
         loaded, loaded_config, _ = load_checkpoint(tmp_path / "model.pt", n_hist=n_hist)

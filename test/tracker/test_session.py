@@ -19,7 +19,7 @@ def checkpoint(tmp_path_factory):
     config = load_model_config("test_tiny")
     torch.manual_seed(0)
     path = tmp_path_factory.mktemp("ckpt") / "tiny.pt"
-    save_checkpoint(path, build_model(config), config)
+    save_checkpoint(path, build_model(config), config, trained={"grasp_head": True})
     return path
 
 

@@ -179,7 +179,7 @@ def test_shorter_memory_of_a_checkpoint_tracks_past_it(tmp_path):
 
     config = load_model_config("test_tiny").replace(image_size=128, n_hist=4)
     torch.manual_seed(0)
-    save_checkpoint(tmp_path / "model.pt", build_model(config), config)
+    save_checkpoint(tmp_path / "model.pt", build_model(config), config, trained={"grasp_head": True})
     model, short, _ = load_checkpoint(tmp_path / "model.pt", n_hist=2)
     with pytest.raises(ValueError, match="built for n_hist=2, the config says n_hist=4"):
         build_tracker(model, config)

@@ -39,6 +39,7 @@ def test_resume_continues_exactly(tmp_path):
     a, _, _ = load_checkpoint(straight)
     b, _, extra = load_checkpoint(resumed)
     assert extra["steps"] == 4
+    assert extra["trained"] == {"grasp_head": True}  # training records its head as trained (tracker.grasp_source)
     assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
     rows = list(csv.DictReader(open(tmp_path / "a" / "log.csv")))
     assert [int(r["step"]) for r in rows] == [1, 2, 3, 4]

@@ -170,6 +170,7 @@ function showObjects(header) {
     cells[2].textContent = fmt(o.presence, 2);
     cells[3].textContent = best
       ? `(${fmt(best.x, 0)}, ${fmt(best.y, 0)}) ${fmt(best.angle * 180 / Math.PI, 0)}° w ${fmt(best.width, 0)} s ${fmt(best.score, 2)}`
+        + (best.source === "geometry" ? " (mask)" : "")
       : "–";
     cells[4].textContent = best && best.pose
       ? best.pose.position.map((v) => fmt(v, 3)).join(", ") + ` w ${fmt(best.pose.width_m, 3)}` : "no depth";
