@@ -113,6 +113,11 @@ PARAMETERS = (
                      "along each object's long axis", params.in_range(1, 64), runtime=True),
     params.ParamSpec("geometry_angles", TRACKING["geometry_angles"], "geometry grasps: closing directions tried "
                      "over the half turn", params.in_range(2, 180), runtime=True),
+    params.ParamSpec("geometry_grow_px", TRACKING["geometry_grow_px"], "geometry grasps: each mask grown by this "
+                     "[px] first (tracked masks fall short of the edges)", params.in_range(0, 100), runtime=True),
+    params.ParamSpec("geometry_hull_solidity", TRACKING["geometry_hull_solidity"], "geometry grasps: a mask "
+                     "filling at least this share of its convex hull is taken as the hull (1 = never)",
+                     params.in_range(0.0, 1.0), runtime=True),
     params.ParamSpec("stage_timing", False, "time each model stage for /diagnostics (syncs the GPU per stage)",
                      runtime=True),
     params.ParamSpec("markers_per_object", 3, "~/markers: a gripper for each of this many best posed grasps per "

@@ -36,7 +36,7 @@ DECODE_SETTINGS = ("position_threshold", "mask_threshold", "top_k", "readout_win
 #                  a node may set; the others are fixed by how the model was trained
 # GeometryConfig fields a node may set, as geometry_<field> (the grasp count is decode's top_k for both sources)
 GEOMETRY_SETTINGS = ("max_opening_m", "max_opening_px", "margin_ratio", "friction_cone_deg", "positions",
-                     "angles")
+                     "angles", "grow_px", "hull_solidity")
 GRASP_SOURCES = ("auto", "model", "geometry")  # tracker.grasp_source says what each means
 
 
