@@ -145,7 +145,7 @@ def _run_eval(args: argparse.Namespace) -> int:
     settings = base.with_settings({k: v for k, v in flags.items() if v is not None})
     # --n-hist: the same weights with another memory length; 0: the no-memory ablation
     checkpoint = os.path.expanduser(args.checkpoint)
-    tracker = load_tracker(checkpoint, args.device, settings, n_hist=args.n_hist)
+    tracker = load_tracker(checkpoint, args.device, settings, n_hist=args.n_hist, model_config=args.model_config)
     config = tracker.model_config
     results = evaluate(tracker, splits, intervals)
     meta = {"checkpoint": checkpoint, "model_config": config.to_dict(), "data": args.data,
@@ -361,6 +361,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluation.add_argument("--grasp-source", choices=("auto", "model", "geometry"),
                             help=f"where grasps come from (default: the tracker's, {_TRACKER.grasp_source}): the "
                                  "grasp head, each tracked mask's geometry, or auto (the head when trained)")
+    evaluation.add_argument("--model-config", default="", help="the model preset the checkpoint must match; needed "
+                                                                "for an official SAM 2.1 .pt (e.g. tiny), whose "
+                                                                "grasp head is untrained: auto then uses geometry")
     evaluation.add_argument("--masks", choices=("tracked", "ground-truth"), default="tracked",
                             help="ground-truth: no tracker; the geometry grasp rule on each frame's own masks "
                                  "(the rule alone, on every dataset with masks)")

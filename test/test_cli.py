@@ -62,3 +62,23 @@ def test_eval_on_single_images_with_a_broken_file(tmp_path):
     assert list(cells) == ["single_image"] and cells["single_image"]["scored"] == 3  # one pass, not three
     assert "mask IoU -," in run.stdout and "identity switches" not in run.stdout  # no masks, no video figures
     assert sorted(p.name for p in out.glob("*.png")) == ["accuracy_vs_prompt_interval.png"]
+
+
+def test_eval_never_scores_an_untrained_head(tmp_path):
+    """An official-format SAM 2 file (sam2's own small random model): --grasp-source model is refused in one
+    line; auto evaluates the mask-geometry grasps and says so in eval.json."""
+    from sam2_reference import predictor_and_model
+
+    predictor, _, _ = predictor_and_model(seed=5)
+    official = tmp_path / "sam2.1_hiera_test.pt"
+    torch.save({"model": predictor.state_dict()}, official)
+    data = "synthetic:sequences=1,frames=3"
+    run = _spgrasp("eval", "--checkpoint", official, "--model-config", "test_tiny", "--grasp-source", "model",
+                   "--data", data, "--device", "cpu", "--threads", "1", "--out", tmp_path / "refused")
+    assert run.returncode == 1 and run.stderr.splitlines() == [
+        "spgrasp eval: grasp_source 'model' refused: the grasp head of sam2.1_hiera_test.pt was never trained "
+        "(initialised from SAM 2 weights); use 'geometry' or 'auto', or fine-tune it"]
+    run = _spgrasp("eval", "--checkpoint", official, "--model-config", "test_tiny", "--intervals", "0",
+                   "--data", data, "--device", "cpu", "--threads", "1", "--out", tmp_path / "auto")
+    assert run.returncode == 0, run.stderr
+    assert json.loads((tmp_path / "auto" / "eval.json").read_text())["meta"]["grasp_source"] == "geometry"
