@@ -129,5 +129,5 @@ def test_recipe_starts_from_the_official_sam21_weights_of_its_model(name):
     assert config.init == f"checkpoints/sam2.1_hiera_{variant}.pt"
     assert config.model_config().image_size == 512 and config.model_config().n_hist == 8
     header = (PRESETS / f"{name}.yaml").read_text().split("\nmodel:")[0]
-    for needed in ("spgrasp train --config", "torchrun", "ESTIMATES", "GPU memory", "dl.fbaipublicfiles.com"):
+    for needed in ("spgrasp train --config", "torchrun", "ESTIMATES", "Memory", "dl.fbaipublicfiles.com"):
         assert needed in header, f"{name}.yaml's header lacks {needed!r}"
