@@ -13,6 +13,7 @@ from spgrasp_ros.data.synthetic import SynthConfig, write_synthetic
 from spgrasp_ros.model.checkpoints import read_checkpoint
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.build import load_tracker
+from spgrasp_ros.tracker.config import TrackerConfig
 from spgrasp_ros.training.trainer import load_train_config, train
 
 PRESETS = Path(__file__).resolve().parents[2] / "spgrasp_ros" / "presets" / "train"
@@ -108,7 +109,9 @@ def test_recipe_trains_on_its_datasets_layout_and_the_checkpoint_tracks(tmp_path
 
     _, _, extra = read_checkpoint(outcome.model_path)
     assert extra["steps"] == 2 and (tmp_path / "run" / "checkpoints" / "last.pt").exists()
-    tracker = load_tracker(str(outcome.model_path), "cpu", precision="float32")
+    assert extra["trained"] == {"grasp_head": True}
+    tracker = load_tracker(str(outcome.model_path), "cpu", TrackerConfig(grasp_source="model"), precision="float32")
+    assert tracker.grasp_source == "model"  # a fine-tuned head is used when asked for (auto would too)
     assert tracker.model_config.n_hist == recipe["model_overrides"]["n_hist"]
     frame = np.random.default_rng(0).integers(0, 256, (30, 40, 3), dtype=np.uint8)
     out = tracker.step(frame, Prompt.create(boxes=[LEFT_BOX]))
@@ -117,7 +120,7 @@ def test_recipe_trains_on_its_datasets_layout_and_the_checkpoint_tracks(tmp_path
     for _ in range(2):  # frames without a prompt: tracked from memory
         out = tracker.step(frame)
     assert len(out.result.objects) == 1
-    # grasp_source: model -- the assertion that the tracker uses the trained head goes here (issue 17 §1-§2)
+    assert all(grasp.source == "model" for grasp in out.result.grasps)
 
 
 @pytest.mark.parametrize("name", RECIPES)
