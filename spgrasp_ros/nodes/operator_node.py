@@ -151,6 +151,7 @@ class OperatorNode(GuardedLifecycleNode):
 
     def on_deactivate(self, state: LifecycleState) -> TransitionCallbackReturn:
         self._stop_live()
+        self._answer_expired(float("inf"), "not answered: the operator node was deactivated")  # no timer now
         self._state_cb()
         return super().on_deactivate(state)
 
@@ -304,16 +305,21 @@ class OperatorNode(GuardedLifecycleNode):
         if not future.cancelled() and future.result() is not None:
             self._arm.state = future.result().current_state.label
 
+    def _answer_expired(self, now_s: float, message: str) -> None:
+        """Reply ``message`` to the calls waiting longer than the timeout (all of them for ``now_s`` = inf)."""
+        if self._server is None:
+            return
+        for future, (page, request) in self._pending.expired(now_s):
+            (self._enable_client if isinstance(request.action, ArmAction) else self._prompt_client) \
+                .remove_pending_request(future)
+            self._server.reply(page, {"id": request.id, "ok": False, "message": message})
+
     def _state_cb(self) -> None:
         """Every state_period_s: answer requests that timed out, ask the bridge its state, tell the pages."""
         if self._server is None:
             return
         now = time.monotonic()
-        for future, (page, request) in self._pending.expired(now):
-            (self._enable_client if isinstance(request.action, ArmAction) else self._prompt_client) \
-                .remove_pending_request(future)
-            self._server.reply(page, {"id": request.id, "ok": False,
-                                      "message": f"timed out after {self._settings['request_timeout_s']:g} s"})
+        self._answer_expired(now, f"timed out after {self._settings['request_timeout_s']:g} s")
         self._poll_bridge()
         self._server.send_state({"active": self._active, "node": self.get_fully_qualified_name(),
                                  "tracker": {"service": self.resolve_service_name(self._prompt_client.srv_name),

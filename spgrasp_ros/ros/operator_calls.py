@@ -52,6 +52,6 @@ class PendingCalls:
         return None if entry is None else entry[:2]
 
     def expired(self, now_s: float) -> list[tuple[object, tuple[int, PageRequest]]]:
-        """Remove and return the calls older than the timeout."""
+        """Remove and return the calls older than the timeout (``now_s`` = inf: every call)."""
         old = [future for future, (_, _, sent) in self._calls.items() if now_s - sent > self.timeout_s]
         return [(future, self._calls.pop(future)[:2]) for future in old]

@@ -81,13 +81,15 @@ def test_distributed_training_with_two_processes(tmp_path):
         "from spgrasp_ros.model.checkpoints import read_checkpoint\n"
         "_, weights, extra = read_checkpoint(os.path.join(sys.argv[1], 'checkpoints', 'last.pt'))\n"
         "checksum = float(sum(p.double().abs().sum() for p in model.parameters()))\n"
-        "print(json.dumps({'rank': rank, 'world': int(os.environ['WORLD_SIZE']), 'rngs': len(extra['rng']),\n"
-        "                  'checksum': checksum}))\n")
+        "report = {'rank': rank, 'world': int(os.environ['WORLD_SIZE']), 'rngs': len(extra['rng']),\n"
+        "          'checksum': checksum}\n"
+        "with open(os.path.join(sys.argv[1], f'report_{rank}.json'), 'w') as out:  # not stdout: ranks interleave\n"
+        "    json.dump(report, out)\n")
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     run = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                           str(probe), str(tmp_path / "run")], capture_output=True, text=True, timeout=240, env=env)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
-    reports = [json.loads(line) for line in run.stdout.splitlines() if line.startswith("{")]
+    reports = [json.loads((tmp_path / "run" / f"report_{rank}.json").read_text()) for rank in (0, 1)]
     assert sorted(r["rank"] for r in reports) == [0, 1] and all(r["world"] == 2 and r["rngs"] == 2 for r in reports)
     # the ranks trained on different clips: equal weights mean their gradients were averaged
     assert reports[0]["checksum"] == reports[1]["checksum"]
