@@ -236,7 +236,8 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _bag_demo(args: argparse.Namespace) -> int:
     """``spgrasp demo --bag``: the demo on a recorded bag (``ros.bag_demo``)."""
-    from spgrasp_ros.ros.bag_demo import BagDemoConfig, parse_box, run_bag_demo
+    from spgrasp_ros.ros.bag_demo import BagDemoConfig, run_bag_demo
+    from spgrasp_ros.settings import parse_box
 
     try:
         config = BagDemoConfig(bag=args.bag, annotations=args.annotations or "", speed=args.speed,
@@ -310,6 +311,9 @@ def build_parser() -> argparse.ArgumentParser:
     from spgrasp_ros.ros import bag_commands  # imports no ROS or rosbags until a command runs
 
     bag_commands.add_parsers(commands)
+    from spgrasp_ros.training import label_command  # imports no torch until the command runs
+
+    label_command.add_parser(commands)
 
     train = commands.add_parser("train", help="train SPGrasp (also under torchrun for several GPUs)")
     train.add_argument("--config", help="training config YAML (e.g. spgrasp_ros/presets/train/demo.yaml)")

@@ -52,3 +52,14 @@ def parse_size(text: str, what: str = "size") -> tuple[int, int]:
     if width < 1 or height < 1:
         raise ValueError(f"{what} must be at least 1x1, got {text!r}")
     return width, height
+
+
+def parse_box(text: str) -> tuple[float, float, float, float]:
+    """``x0,y0,x1,y1`` -> a box [px]; ValueError naming the text."""
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise ValueError(f"--box {text!r}: expected x0,y0,x1,y1 in pixels")
+    return values

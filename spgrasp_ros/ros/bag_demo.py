@@ -46,17 +46,6 @@ class BagDemoConfig:
     timeout_s: float = 180.0
 
 
-def parse_box(text: str) -> tuple[float, float, float, float]:
-    """``x0,y0,x1,y1`` -> a box; ValueError naming the text."""
-    try:
-        values = tuple(float(v) for v in text.split(","))
-    except ValueError:
-        values = ()
-    if len(values) != 4:
-        raise ValueError(f"--box {text!r}: expected x0,y0,x1,y1 in pixels")
-    return values
-
-
 def run_bag_demo(config: BagDemoConfig) -> dict:
     """Run the demo on the bag; returns the summary (also ``<out>/summary.json``). ValueError naming the bag,
     topic or annotations when they cannot be used; RuntimeError when a node fails."""
