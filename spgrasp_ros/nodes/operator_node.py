@@ -256,10 +256,7 @@ class OperatorNode(GuardedLifecycleNode):
                 now - self._sent_at < 1.0 / self._settings["max_image_rate_hz"]:
             return
         try:
-            if isinstance(image, CompressedImage):
-                rgb = image_messages.compressed_to_rgb(image)
-            else:
-                rgb = image_messages.image_to_rgb(image)
+            rgb = image_messages.message_to_rgb(image)
         except ValueError as error:
             self.get_logger().warning(f"an image not shown: {error}", throttle_duration_sec=5.0)
             return

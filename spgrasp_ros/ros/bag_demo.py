@@ -22,7 +22,7 @@ from pathlib import Path
 
 from spgrasp_ros.data.recorded import read_sequence
 from spgrasp_ros.ros.bag_frames import BagTopics, CameraBag, decode_record
-from spgrasp_ros.ros.demo import SourcePlan, ground_truth_boxes, run_session, summarise_session
+from spgrasp_ros.ros.demo import DemoConfig, SourcePlan, ground_truth_boxes, run_session, summarise_session
 
 _TOPICS = BagTopics()
 
@@ -38,12 +38,12 @@ class BagDemoConfig:
     image_topic: str = _TOPICS.image
     depth_topic: str = _TOPICS.depth  # '' = none
     camera_info_topic: str = _TOPICS.camera_info  # '' = none
-    checkpoint: str = "demo"
-    device: str = "auto"
-    namespace: str = "/spgrasp_demo"
+    checkpoint: str = DemoConfig.checkpoint  # the plain demo's, one source
+    device: str = DemoConfig.device
+    namespace: str = DemoConfig.namespace
     out: str = "outputs/demo_bag"
-    video_scale: int = 4  # the annotated video is upscaled this much
-    timeout_s: float = 180.0
+    video_scale: int = DemoConfig.video_scale  # the annotated video is upscaled this much
+    timeout_s: float = DemoConfig.timeout_s
 
 
 def run_bag_demo(config: BagDemoConfig) -> dict:

@@ -21,6 +21,7 @@ from spgrasp_ros.model.checkpoints import (
 from spgrasp_ros.model.config import ModelConfig, load_model_config
 from spgrasp_ros.model.spgrasp import SPGrasp
 from spgrasp_ros.tracker.config import TrackerConfig
+from spgrasp_ros.tracker.grasp_source import resolve_grasp_source
 from spgrasp_ros.tracker.memory_selection import MemorySelection
 from spgrasp_ros.tracker.optimised import OptimisedConfig, OptimisedTracker
 from spgrasp_ros.tracker.precision_probe import choose_precision
@@ -75,7 +76,8 @@ def load_tracker(checkpoint: str = "demo", device: str = "auto", config: Tracker
         trained = trained_parts(extra, path)
     tracker = build_tracker(model, loaded_config, config, resolved, precision, optimised)
     tracker.grasp_head_trained, tracker.checkpoint_name = trained[GRASP_HEAD], str(path.name)
-    tracker.grasp_source  # noqa: B018 - refuses grasp_source 'model' on an untrained head now, not at a frame
+    # grasp_source 'model' on an untrained head is refused now, not at the first frame
+    resolve_grasp_source(tracker.config.grasp_source, tracker.grasp_head_trained, tracker.checkpoint_name)
     if precision == "auto" and optimised is None:  # (the compiled variant warms up its own way)
         choose_precision(tracker)
     return tracker
