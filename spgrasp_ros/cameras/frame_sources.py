@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 import cv2
 import numpy as np
 
-from spgrasp_ros.data.recorded import read_sequence
+from spgrasp_ros.data.recorded import camera_intrinsics, read_sequence
 from spgrasp_ros.data.types import DatasetError, read_rgb
 
 DEFAULT_FPS = 30.0  # rate of sources that have none (image folders, videos without a frame rate)
@@ -210,8 +210,7 @@ def _open_sequence(folder: Path, start_frame: int, loop: bool) -> ListSource:
     loaders = [(frame.name, lambda f=frame: (f.load_image(), _nan_for_missing(f.load_depth()) if has_depth
                                              else None))
                for frame in sequence.frames]
-    camera = meta.get("camera") or {}
-    intrinsics = tuple(float(camera[k]) for k in ("fx", "fy", "cx", "cy")) if camera else None
+    intrinsics = camera_intrinsics(meta)
     fps = float(meta.get("fps") or DEFAULT_FPS)
     if not loaders:
         raise FrameSourceError(f"{folder}: the recorded sequence has no frames")

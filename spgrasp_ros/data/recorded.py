@@ -49,6 +49,14 @@ FORMAT = "spgrasp_ros.sequence/1"
 DEPTH_SCALE = 0.001  # metres per unit of the uint16 depth PNGs (millimetres)
 
 
+def camera_intrinsics(meta: dict) -> tuple[float, float, float, float] | None:
+    """(fx, fy, cx, cy) [px] of a recorded sequence's ``camera`` entry (``sequence.json``), or None without one."""
+    camera = meta.get("camera")
+    if not isinstance(camera, dict) or not camera:
+        return None
+    return tuple(float(camera[k]) for k in ("fx", "fy", "cx", "cy"))
+
+
 class SequenceWriter:
     """Writes one sequence frame by frame; ``close`` writes ``sequence.json``. Use as a context manager."""
 

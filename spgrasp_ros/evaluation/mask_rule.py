@@ -15,6 +15,7 @@ import time
 import numpy as np
 from tqdm import tqdm
 
+from spgrasp_ros.data.recorded import camera_intrinsics
 from spgrasp_ros.data.types import DatasetError, Sequence
 from spgrasp_ros.evaluation.evaluate import load_frame
 from spgrasp_ros.evaluation.scoring import SequenceScorer
@@ -27,9 +28,9 @@ CELL = "ground_truth_masks"
 
 def _fx(sequence: Sequence) -> float | None:
     """The sequence's focal length [px]: recorded sequences' ``camera.fx``, GraspNet's ``K``; else None."""
-    camera = sequence.meta.get("camera")
-    if isinstance(camera, dict) and camera.get("fx"):
-        return float(camera["fx"])
+    intrinsics = camera_intrinsics(sequence.meta)
+    if intrinsics is not None:
+        return intrinsics[0]
     if sequence.meta.get("K") is not None:
         return float(np.asarray(sequence.meta["K"], dtype=float)[0, 0])
     return None

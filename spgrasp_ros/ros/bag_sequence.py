@@ -19,7 +19,7 @@ import json
 from pathlib import Path
 from typing import Iterator
 
-from spgrasp_ros.data.recorded import SequenceWriter, read_sequence
+from spgrasp_ros.data.recorded import SequenceWriter, camera_intrinsics, read_sequence
 from spgrasp_ros.data.types import DatasetError, Frame, Sequence
 from spgrasp_ros.ros.bag_frames import BagFrame, BagTopics, CameraBag, decode_record, read_bag_frames, write_bag
 
@@ -36,8 +36,7 @@ def sequence_to_bag(folder: str | Path, out: str | Path, storage: str = "mcap", 
     meta = sequence.meta
     stamps = meta.get("stamps_ns") or [start_ns + round(k * 1e9 / float(meta.get("fps") or 30.0))
                                        for k in range(len(sequence.frames))]
-    camera = meta.get("camera")
-    intrinsics = tuple(float(camera[k]) for k in ("fx", "fy", "cx", "cy")) if camera else None
+    intrinsics = camera_intrinsics(meta)
     frame_id = meta.get("frame_id") or frame_id
     count = 0
 

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from spgrasp_ros.data.recorded import SequenceWriter, read_sequence
+from spgrasp_ros.data.recorded import SequenceWriter, camera_intrinsics, read_sequence
 from spgrasp_ros.data.types import GraspSet, ObjectLabel
 from spgrasp_ros.prompts import Prompt
 from spgrasp_ros.tracker.streaming import GraspTracker
@@ -51,7 +51,8 @@ def label_recording(tracker: GraspTracker, recording: str | Path, out: str | Pat
     tracker.reset(restart_ids=True)
     meta = sequence.meta
     camera = meta.get("camera")
-    fx = float(camera["fx"]) if isinstance(camera, dict) and camera.get("fx") else None
+    intrinsics = camera_intrinsics(meta)
+    fx = intrinsics[0] if intrinsics else None
     stamps = meta.get("stamps_ns")
     width, height = meta["size"]
     out = Path(out)
