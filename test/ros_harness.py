@@ -44,11 +44,13 @@ def require_ros() -> None:
 class RosProcess:
     """A helper node running in its own Python process; output goes to a log file."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        """``env``: variables added to this process's environment for the child."""
         handle, name = tempfile.mkstemp(prefix="ros-helper-", suffix=".log")
         self.log_path = Path(name)
         self.args = args
-        self.popen = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        self.popen = subprocess.Popen(args, stdout=handle, stderr=subprocess.STDOUT, start_new_session=True,
+                                      env={**os.environ, **env} if env else None)
         os.close(handle)
 
     def output(self) -> str:
@@ -69,6 +71,35 @@ class RosProcess:
                 os.killpg(self.popen.pid, signal.SIGKILL)
                 self.popen.wait()
         return self.popen.returncode
+
+
+def node_process(module: str, namespace: str, *params: str, env: dict[str, str] | None = None) -> RosProcess:
+    """The package's node ``spgrasp_ros.nodes.<module>`` in its own process under ``namespace``, with
+    ``name:=value`` parameters (and ``env`` added to its environment)."""
+    args = [sys.executable, "-m", f"spgrasp_ros.nodes.{module}", "--ros-args", "-r", f"__ns:={namespace}"]
+    for param in params:
+        args += ["-p", param]
+    return RosProcess(args, env)
+
+
+@contextmanager
+def running_node(module: str, namespace: str, *params: str) -> Iterator[RosProcess]:
+    """``node_process`` while the block runs; then stopped, and its output printed for the test log."""
+    process = node_process(module, namespace, *params)
+    try:
+        yield process
+    finally:
+        process.stop()
+        sys.stdout.write(f"--- output of {module} ---\n{process.output()}\n")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 @contextmanager

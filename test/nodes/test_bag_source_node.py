@@ -6,12 +6,11 @@ and topic. No assertion depends on how fast this machine is."""
 from __future__ import annotations
 
 import sys
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
 import yaml
-from ros_harness import RosProcess, RosTestNode, require_ros
+from ros_harness import RosProcess, RosTestNode, require_ros, running_node
 from tracker_rig import Rig, make_clip, running_tracker
 
 pytestmark = pytest.mark.ros
@@ -23,18 +22,9 @@ FRAME = "bag_camera_optical_frame"
 INTRINSICS = (150.0, 151.0, 80.0, 60.0)
 
 
-@contextmanager
 def bag_source(*params: str, namespace: str = NS):
     """bag_source_node as a process with ``name:=value`` parameters; stopped, its output shown after."""
-    args = [sys.executable, "-m", "spgrasp_ros.nodes.bag_source_node", "--ros-args", "-r", f"__ns:={namespace}"]
-    for param in params:
-        args += ["-p", param]
-    process = RosProcess(args)
-    try:
-        yield process
-    finally:
-        process.stop()
-        sys.stdout.write(f"--- output of bag_source_node ---\n{process.output()}\n")
+    return running_node("bag_source_node", namespace, *params)
 
 
 def _ns(header) -> int:

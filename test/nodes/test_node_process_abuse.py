@@ -10,31 +10,14 @@ from __future__ import annotations
 
 import os
 import signal
-import sys
 
 import pytest
-from ros_harness import HELPERS, RosProcess
+from ros_harness import HELPERS, node_process
 from tracker_rig import Rig, make_clip, tracker_process_for
 
 pytestmark = pytest.mark.ros
 
 
-def _node_process(module: str, namespace: str, *params: str, env: dict | None = None) -> RosProcess:
-    args = [sys.executable, "-m", f"spgrasp_ros.nodes.{module}", "--ros-args", "-r", f"__ns:={namespace}"]
-    for param in params:
-        args += ["-p", param]
-    if env is None:
-        return RosProcess(args)
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        return RosProcess(args)
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _change_state_by_id(ros_node, node_name: str, transition_id: int) -> bool:
@@ -71,7 +54,7 @@ def test_transitions_invalid_in_the_current_state_are_refused_and_the_node_lives
 
     module, params, env = NODES[name]
     namespace = f"/abuse_{name[:3]}"
-    process = _node_process(module, namespace, *params, env=env)
+    process = node_process(module, namespace, *params, env=env)
     node_name = f"{namespace}/{name}"
     try:
         assert not _change_state_by_id(ros_node, node_name, Transition.TRANSITION_ACTIVATE), "activate unconfigured"
@@ -94,7 +77,7 @@ def test_autostart_after_a_failed_configure_leaves_the_tracker_alive(ros_node):
     from lifecycle_msgs.msg import Transition
     from lifecycle_msgs.srv import ChangeState
 
-    process = _node_process("tracker_node", "/abuse_auto", "checkpoint:=/nonexistent/model.pt", "device:=cpu")
+    process = node_process("tracker_node", "/abuse_auto", "checkpoint:=/nonexistent/model.pt", "device:=cpu")
     client = ros_node.node.create_client(ChangeState, "/abuse_auto/spgrasp_tracker/change_state")
     try:
         ros_node.spin_until(client.service_is_ready, 60, "the tracker's change_state")
@@ -154,7 +137,7 @@ def test_parameters_have_ranges_fixed_types_and_configure_time_ones_are_read_onl
 
     from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
-    process = _node_process("tracker_node", "/abuse_par", "checkpoint:=demo", "device:=cpu",
+    process = node_process("tracker_node", "/abuse_par", "checkpoint:=demo", "device:=cpu",
                             "depth_sync_tolerance_s:=1")  # an integer for a float: taken as 1.0
     rig = Rig(ros_node, "/abuse_par")
     describe = ros_node.node.create_client(DescribeParameters, "/abuse_par/spgrasp_tracker/describe_parameters")
@@ -192,7 +175,7 @@ def test_parameters_have_ranges_fixed_types_and_configure_time_ones_are_read_onl
 def test_an_override_of_the_wrong_type_fails_configure_in_one_line_not_the_start(ros_node):
     from spgrasp_ros.ros.lifecycle_client import LifecycleClient, LifecycleError
 
-    process = _node_process("tracker_node", "/abuse_typ", "checkpoint:=demo", "device:=cpu", "top_k:=many",
+    process = node_process("tracker_node", "/abuse_typ", "checkpoint:=demo", "device:=cpu", "top_k:=many",
                             "presence_threshold:=7.0")
     try:
         lifecycle = LifecycleClient(ros_node.node, ros_node.executor, "/abuse_typ/spgrasp_tracker", timeout_s=120)
@@ -215,7 +198,7 @@ def test_simulated_time_without_clock_is_warned_once(ros_node, tmp_path):
     folder.mkdir()
     for k in range(3):
         cv2.imwrite(str(folder / f"{k:03d}.png"), np.full((48, 64, 3), 40 * k, np.uint8))
-    source = _node_process("video_source_node", "/abuse_sim", f"source:={folder}", "use_sim_time:=true",
+    source = node_process("video_source_node", "/abuse_sim", f"source:={folder}", "use_sim_time:=true",
                            "loop:=true")
     try:
         ros_node.spin_until(lambda: "no /clock has arrived" in source.output(), 30, "the sim-time warning")

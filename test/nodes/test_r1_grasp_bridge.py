@@ -17,7 +17,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import pytest
-from ros_harness import RosProcess, RosTestNode, require_ros
+from ros_harness import RosProcess, RosTestNode, node_process, require_ros
 
 pytestmark = pytest.mark.ros
 
@@ -37,10 +37,7 @@ MAIN = [*COMMON, f"extrinsics.qx:={S}", f"extrinsics.qy:={-S}", "extrinsics.qw:=
 
 
 def _bridge_process(params: list[str], namespace: str = NS) -> RosProcess:
-    args = [sys.executable, "-m", "spgrasp_ros.nodes.r1_grasp_bridge", "--ros-args", "-r", f"__ns:={namespace}"]
-    for param in params:
-        args += ["-p", param]
-    return RosProcess(args)
+    return node_process("r1_grasp_bridge", namespace, *params)
 
 
 @contextmanager

@@ -6,11 +6,10 @@ Two such files: one from sam2's own small random model, and the bundled demo mod
 sam2 tensors without the grasp hypernetworks), which stands in for a real SAM 2.1 checkpoint that segments
 well, so that there are masks to take grasps from."""
 
-import sys
 
 import pytest
 import torch
-from ros_harness import RosProcess
+from ros_harness import RosProcess, node_process
 from sam2_reference import predictor_and_model
 from tracker_rig import Rig, diagnostic_value, make_clip
 
@@ -18,12 +17,9 @@ pytestmark = pytest.mark.ros
 
 
 def _tracker(namespace: str, checkpoint, *params: str, model_config: str = "test_tiny") -> RosProcess:
-    args = [sys.executable, "-m", "spgrasp_ros.nodes.tracker_node", "--ros-args", "-r", f"__ns:={namespace}",
-            "-p", f"checkpoint:={checkpoint}", "-p", f"model_config:={model_config}", "-p", "device:=cpu",
-            "-p", "diagnostics_period_s:=0.5", "-p", "image_reliability:=reliable", "-p", "use_depth:=false"]
-    for param in params:
-        args += ["-p", param]
-    return RosProcess(args)
+    return node_process("tracker_node", namespace, f"checkpoint:={checkpoint}", f"model_config:={model_config}",
+                        "device:=cpu", "diagnostics_period_s:=0.5", "image_reliability:=reliable",
+                        "use_depth:=false", *params)
 
 
 def test_official_weights_give_geometry_grasps_and_never_the_untrained_head(ros_node, tmp_path):

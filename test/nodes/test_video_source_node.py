@@ -2,13 +2,11 @@
 how it ends (exit code 0 at the end of a finite source, non-zero with the reason for an unusable one)."""
 
 import math
-import sys
-from contextlib import contextmanager
 
 import cv2
 import numpy as np
 import pytest
-from ros_harness import RosProcess
+from ros_harness import running_node
 
 from spgrasp_ros.data.recorded import SequenceWriter
 
@@ -47,19 +45,9 @@ def folder(tmp_path):
     return tmp_path / "imgs"
 
 
-@contextmanager
 def video_source(*params: str):
     """The node as a process in NAMESPACE with ``name:=value`` parameters; stopped, its output shown after."""
-    args = [sys.executable, "-m", "spgrasp_ros.nodes.video_source_node",
-            "--ros-args", "-r", f"__ns:={NAMESPACE}"]
-    for param in params:
-        args += ["-p", param]
-    process = RosProcess(args)
-    try:
-        yield process
-    finally:
-        process.stop()
-        sys.stdout.write(f"--- output of video_source_node ---\n{process.output()}\n")
+    return running_node("video_source_node", NAMESPACE, *params)
 
 
 class Inbox:

@@ -5,24 +5,17 @@ import asyncio
 import json
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 import aiohttp
 import pytest
-from ros_harness import require_ros
+from ros_harness import free_port, require_ros
 
 from spgrasp_ros.operator.frame_packets import FRAME, unpack
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 async def _use_the_page(url: str) -> tuple[dict, dict]:
@@ -56,7 +49,7 @@ async def _use_the_page(url: str) -> tuple[dict, dict]:
 
 def test_the_operator_demo_serves_the_page_until_ctrl_c(tmp_path):
     require_ros()
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "spgrasp_ros.cli", "demo", "--operator", "--port", str(port),
                                 "--frames", "20", "--out", str(tmp_path / "out")],
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)

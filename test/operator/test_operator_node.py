@@ -8,21 +8,17 @@ import asyncio
 import json
 import re
 import socket
-import sys
 import time
 
 import aiohttp
 import pytest
-from ros_harness import RosProcess
+from ros_harness import RosProcess, node_process
 
 pytestmark = pytest.mark.ros
 
 
 def _operator(namespace: str, *params: str) -> RosProcess:
-    args = [sys.executable, "-m", "spgrasp_ros.nodes.operator_node", "--ros-args", "-r", f"__ns:={namespace}"]
-    for param in params:
-        args += ["-p", param]
-    return RosProcess(args)
+    return node_process("operator_node", namespace, *params)
 
 
 def _lifecycle(ros_node, name: str):

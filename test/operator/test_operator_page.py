@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-import socket
 import sys
 import time
 
@@ -20,7 +19,7 @@ import cv2
 import numpy as np
 import pytest
 from page_browser import ARTIFACTS, require_browser, start_chromium
-from ros_harness import RosProcess, RosTestNode, require_ros
+from ros_harness import RosTestNode, free_port, node_process, require_ros
 from text_fixtures import make_tiny_grounding_dino
 
 pytestmark = [pytest.mark.ros, pytest.mark.slow]
@@ -31,19 +30,6 @@ SIZE = (320, 240)
 S = math.sqrt(0.5)
 BRIDGE_PARAMS = ["extrinsics.x:=0.5", "extrinsics.z:=1.2", f"extrinsics.qx:={S}", f"extrinsics.qy:={-S}",
                  "extrinsics.qw:=0.0", "use_tf:=false", "pose_topic:=/op_test/pose", "gripper_topic:=/op_test/jaw"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _node(module: str, *params: str) -> RosProcess:
-    args = [sys.executable, "-m", module, "--ros-args", "-r", f"__ns:={NS}"]
-    for param in params:
-        args += ["-p", param]
-    return RosProcess(args)
 
 
 class Stack:
@@ -67,15 +53,15 @@ class Stack:
         self.ros = RosTestNode("operator_page_test")
         self.arrays: list = []
         self.ros.node.create_subscription(GraspArray, f"{NS}/grasp_poses", self.arrays.append, 20)
-        self.port = _free_port()
+        self.port = free_port()
         self.processes = {
-            "tracker": _node("spgrasp_ros.nodes.tracker_node", "device:=cpu", "use_depth:=false", "max_objects:=3",
+            "tracker": node_process("tracker_node", NS, "device:=cpu", "use_depth:=false", "max_objects:=3",
                              f"text_model:={make_tiny_grounding_dino(tmp / 'gdino')}", "text_box_threshold:=0.0",
                              "text_threshold:=0.0", "text_max_objects:=1", "image_reliability:=reliable"),
-            "camera": _node("spgrasp_ros.nodes.video_source_node", f"source:={scene}", "loop:=true",
+            "camera": node_process("video_source_node", NS, f"source:={scene}", "loop:=true",
                             "rate_hz:=10.0", "frame_id:=op_camera"),
-            "bridge": _node("spgrasp_ros.nodes.r1_grasp_bridge", *BRIDGE_PARAMS),
-            "operator": _node("spgrasp_ros.nodes.operator_node", f"port:={self.port}"),
+            "bridge": node_process("r1_grasp_bridge", NS, *BRIDGE_PARAMS),
+            "operator": node_process("operator_node", NS, f"port:={self.port}"),
         }
         self.lifecycle = {name: LifecycleClient(self.ros.node, self.ros.executor, f"{NS}/{node}", timeout_s=120)
                           for name, node in (("tracker", "spgrasp_tracker"), ("bridge", "r1_grasp_bridge"),
@@ -302,8 +288,7 @@ def test_the_page_latency_is_measured(stack):
 def test_another_address_needs_the_token(stack):
     from spgrasp_ros.ros.lifecycle_client import LifecycleClient
 
-    wide = RosProcess([sys.executable, "-m", "spgrasp_ros.nodes.operator_node", "--ros-args", "-r", "__ns:=/op_wide",
-                       "-p", "host:=0.0.0.0", "-p", f"port:={_free_port()}"])
+    wide = node_process("operator_node", "/op_wide", "host:=0.0.0.0", f"port:={free_port()}")
     try:
         client = LifecycleClient(stack.ros.node, stack.ros.executor, "/op_wide/operator_node", timeout_s=60)
         assert client.configure().label == "inactive", wide.output()
